@@ -1,0 +1,41 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from server.config import Settings, get_settings
+from server.db import get_engine
+from server.errors import install_error_handlers
+from server.logs import configure_logging
+from server.middleware import BodyLimitMiddleware, RequestLogMiddleware
+from server.routes import audit, auth, devices, health, org
+
+# Paths whose bodies may exceed the general limit (streamed uploads).
+UPLOAD_PREFIXES = ("/api/v1/ingest/recordings",)
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    app = FastAPI(
+        title="fieldcrm",
+        version="0.1.0",
+        description="CRM for field-sales teams whose company phones capture their own work.",
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.engine = engine or get_engine(settings)
+    install_error_handlers(app)
+    for module in (health, auth, org, devices, audit):
+        app.include_router(module.router)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        default_limit=settings.max_body_bytes,
+        upload_limit=settings.max_upload_bytes,
+        upload_prefixes=UPLOAD_PREFIXES,
+    )
+    app.add_middleware(RequestLogMiddleware)
+    return app

@@ -1,0 +1,20 @@
+"""The ``fieldcrm`` command."""
+
+import typer
+
+from server.cli import db, demo, org, serve
+
+app = typer.Typer(
+    help="fieldcrm: CRM for field-sales teams whose company phones capture their own work.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.command("serve")(serve.serve)
+app.command("scheduler")(serve.scheduler)
+app.command("demo")(demo.demo)
+app.add_typer(db.app, name="db")
+app.add_typer(org.user_app, name="user")
+app.add_typer(org.division_app, name="division")
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,129 @@
+"""Request dependencies: DB session, current user (bearer token or session cookie), current device."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Iterator
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import Depends, HTTPException, Request, status
+from sqlmodel import Session
+
+from crm.devices import Device
+from crm.org import Role, User
+from crm.types import utcnow
+from server.auth.models import TokenKind
+from server.auth.service import device_for_token, user_for_token
+from server.config import Settings
+
+SESSION_COOKIE = "fieldcrm_session"
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def app_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(app_settings)]
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def _basic_password(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return decoded.partition(":")[2] or None
+
+
+def _same_origin(request: Request) -> bool:
+    source = request.headers.get("origin") or request.headers.get("referer")
+    if not source:
+        return False
+    return urlsplit(source).netloc == request.headers.get("host", "")
+
+
+def _unauthorised(detail: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def optional_user(request: Request, session: SessionDep) -> User | None:
+    """The signed-in user, or None. Cookie sessions must come from our own pages for unsafe methods."""
+    now = utcnow()
+    if bearer := _bearer(request):
+        user = user_for_token(session, bearer, now=now)
+        if user is None:
+            raise _unauthorised("invalid or expired token")
+        return user
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    user = user_for_token(session, cookie, now=now, kind=TokenKind.session)
+    if user is None:
+        return None
+    if request.method in UNSAFE_METHODS and not _same_origin(request):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="cross-site request refused")
+    return user
+
+
+def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
+    if user is None:
+        raise _unauthorised("not signed in")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def require_roles(*roles: Role) -> Callable[[User], User]:
+    def check(user: CurrentUser) -> User:
+        if Role(user.role) not in roles:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, detail=f"requires role: {', '.join(roles)}")
+        return user
+
+    return check
+
+
+def current_device(request: Request, session: SessionDep) -> Device:
+    """A device authenticates with its token as a bearer token or as the Basic-auth password (trackers)."""
+    secret = _bearer(request) or _basic_password(request)
+    if not secret:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail="device credentials required",
+            headers={"WWW-Authenticate": 'Basic realm="fieldcrm"'},
+        )
+    device = device_for_token(session, secret, now=utcnow())
+    if device is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail="invalid or revoked device credentials",
+            headers={"WWW-Authenticate": 'Basic realm="fieldcrm"'},
+        )
+    return device
+
+
+CurrentDevice = Annotated[Device, Depends(current_device)]

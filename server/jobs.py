@@ -1,0 +1,39 @@
+"""The registry of scheduled jobs. A job is a plain function ``(session, now) -> int`` (rows affected).
+
+Tests call the functions directly with a fixed ``now``; the ``fieldcrm scheduler`` process runs them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete
+from sqlmodel import Session
+
+from server.auth.models import AuthToken
+
+JobFunc = Callable[[Session, datetime], int]
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    func: JobFunc
+    every: timedelta
+
+
+def purge_expired_tokens(session: Session, now: datetime) -> int:
+    """Delete sign-in tokens that expired or were revoked more than a day ago."""
+    cutoff = now - timedelta(days=1)
+    result = session.execute(
+        delete(AuthToken).where((AuthToken.expires_at < cutoff) | (AuthToken.revoked_at < cutoff))
+    )
+    session.commit()
+    return result.rowcount or 0
+
+
+JOBS: list[Job] = [
+    Job("purge_expired_tokens", purge_expired_tokens, timedelta(hours=1)),
+]

@@ -1,0 +1,12 @@
+"""Every table of the application, imported in one place for Alembic and the test fixtures.
+
+A module that defines tables adds one import line here.
+"""
+
+from sqlmodel import SQLModel
+
+import crm.models  # noqa: F401
+import server.auth.models
+import server.scheduler_lease  # noqa: F401
+
+metadata = SQLModel.metadata
