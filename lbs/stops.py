@@ -1,0 +1,222 @@
+"""Stay-point (stop) detection, vectorised for millions of fixes.
+
+Definition (Li et al. 2008, as in trackintel/scikit-mobility): a stop starts at an
+anchor fix *i* and extends over the following fixes while each one is within
+``radius_m`` of the anchor and no time step exceeds ``max_gap_s``; it counts when the
+fixes span at least ``min_duration_s``. Anchors are tried left to right, and the next
+anchor is the first fix after a stop. Consecutive stops whose centres are within
+``radius_m`` and that are separated by at most ``merge_gap_s`` are merged (a single
+GPS excursion does not split a visit).
+
+Speed: which fixes can anchor a stop is decided for all fixes at once with range
+maximum/minimum queries over each fix's ``min_duration_s`` window on four projected
+axes (an octagon that contains the circle); only those candidates are then checked
+exactly, one stop at a time. Cost is O(n log w) array work plus O(number of stops)
+Python steps, where w is the number of fixes in ``min_duration_s``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+from numpy.typing import NDArray
+
+from lbs.errors import InvalidConfig
+from lbs.geo import LocalProjection
+from lbs.track import Track
+
+
+@dataclass(frozen=True, slots=True)
+class StopConfig:
+    """Defaults fit short customer visits: 120 m / 5 min (see docs/lbs.md)."""
+
+    radius_m: float = 120.0
+    min_duration_s: float = 300.0
+    max_gap_s: float = 3 * 3600.0
+    merge_gap_s: float = 300.0
+
+    def __post_init__(self) -> None:
+        for name in ("radius_m", "min_duration_s", "max_gap_s", "merge_gap_s"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+                raise InvalidConfig(f"{name} must be a non-negative number", field=name)
+        if self.radius_m == 0:
+            raise InvalidConfig("radius_m must be positive", field="radius_m")
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """A stay point. Indices refer to the track it was detected on (inclusive)."""
+
+    start_index: int
+    end_index: int
+    start_time: datetime
+    end_time: datetime
+    lat: float
+    lon: float
+    radius_m: float  # largest distance of a member fix from the centre
+
+    @property
+    def duration_s(self) -> float:
+        return (self.end_time - self.start_time).total_seconds()
+
+    @property
+    def fix_count(self) -> int:
+        return self.end_index - self.start_index + 1
+
+
+_AXES = tuple((math.cos(a), math.sin(a)) for a in (0.0, math.pi / 4, math.pi / 2, 3 * math.pi / 4))
+
+
+def _window_candidates(
+    t: NDArray[np.float64], x: NDArray[np.float64], y: NDArray[np.float64], config: StopConfig
+) -> tuple[NDArray[np.bool_], NDArray[np.intp]]:
+    """For each fix i: may it anchor a stop (octagon test), and the end w(i) of its window.
+
+    w(i) is the first fix at least ``min_duration_s`` after i. The test asks whether all
+    fixes i..w(i) lie within ``radius_m`` of fix i along four axes, and whether no step
+    inside the window exceeds ``max_gap_s``. Range extremes are answered with a sparse
+    table built one level at a time, so memory stays O(n).
+    """
+    n = t.size
+    w = np.searchsorted(t, t + config.min_duration_s, side="left")
+    has_window = w < n
+    cand = np.zeros(n, dtype=bool)
+    qi = np.flatnonzero(has_window)
+    if qi.size == 0:
+        return cand, w
+    qw = w[qi]
+    steps = np.diff(t, append=t[-1])  # step from fix k to k+1; last one is 0
+    proj = [x * c + y * s for c, s in _AXES]
+    level = np.frexp((qw - qi).astype(np.float64))[1]  # floor(log2(len)) + 1 for len >= 1
+    # Window i..w(i) has qw - qi + 1 fixes; its steps are i..w(i)-1 (qw - qi of them).
+    ok = np.ones(qi.size, dtype=bool)
+    maxs = [p.copy() for p in proj]
+    mins = [p.copy() for p in proj]
+    gaps = steps.copy()
+    span = 1
+    for k in range(max(1, int(level.max()))):
+        sel = np.flatnonzero(level == k + 1) if k else np.flatnonzero(level <= 1)
+        if sel.size:
+            a = qi[sel]
+            b_pts = qw[sel] - span + 1
+            b_steps = qw[sel] - span
+            for p, mx, mn in zip(proj, maxs, mins, strict=True):
+                anchor = p[a]
+                hi = np.maximum(mx[a], mx[b_pts])
+                lo = np.minimum(mn[a], mn[b_pts])
+                ok[sel] &= (hi - anchor <= config.radius_m) & (anchor - lo <= config.radius_m)
+            gap_ok = np.maximum(gaps[a], gaps[np.maximum(b_steps, a)]) <= config.max_gap_s
+            ok[sel] &= gap_ok | (qw[sel] == a)  # a one-fix window has no steps
+        if span >= n:
+            break
+        for arrays in (maxs, mins):
+            op = np.maximum if arrays is maxs else np.minimum
+            for j, arr in enumerate(arrays):
+                nxt = arr.copy()
+                nxt[: n - span] = op(arr[: n - span], arr[span:])
+                arrays[j] = nxt
+        g = gaps.copy()
+        g[: n - span] = np.maximum(gaps[: n - span], gaps[span:])
+        gaps = g
+        span *= 2
+    cand[qi[ok]] = True
+    return cand, w
+
+
+def _stop_end(
+    i: int, w: int, t: NDArray[np.float64], x: NDArray[np.float64], y: NDArray[np.float64], config: StopConfig
+) -> int | None:
+    """Exact check of anchor ``i``; return the last index of its stop or None."""
+    r2 = config.radius_m**2
+    seg = slice(i, w + 1)
+    if np.any((x[seg] - x[i]) ** 2 + (y[seg] - y[i]) ** 2 > r2):
+        return None
+    if w > i and np.any(np.diff(t[seg]) > config.max_gap_s):
+        return None
+    n = t.size
+    pos, chunk = w + 1, 64
+    while pos < n:
+        hi = min(n, pos + chunk)
+        out = ((x[pos:hi] - x[i]) ** 2 + (y[pos:hi] - y[i]) ** 2 > r2) | (
+            (t[pos:hi] - t[pos - 1 : hi - 1]) > config.max_gap_s
+        )
+        bad = np.flatnonzero(out)
+        if bad.size:
+            return pos + int(bad[0]) - 1
+        pos, chunk = hi, chunk * 2
+    return n - 1
+
+
+def _make_stop(
+    track: Track, proj: LocalProjection, x: NDArray[np.float64], y: NDArray[np.float64], a: int, b: int
+) -> Stop:
+    cx, cy = float(np.median(x[a : b + 1])), float(np.median(y[a : b + 1]))
+    radius = float(np.sqrt(np.max((x[a : b + 1] - cx) ** 2 + (y[a : b + 1] - cy) ** 2)))
+    lat, lon = proj.to_latlon(cx, cy)
+    return Stop(
+        start_index=a,
+        end_index=b,
+        start_time=datetime.fromtimestamp(float(track.t[a]), tz=UTC),
+        end_time=datetime.fromtimestamp(float(track.t[b]), tz=UTC),
+        lat=float(lat),
+        lon=float(lon),
+        radius_m=radius,
+    )
+
+
+def _stop_ranges(
+    t: NDArray[np.float64], x: NDArray[np.float64], y: NDArray[np.float64], config: StopConfig
+) -> list[tuple[int, int]]:
+    if t.size < 2:
+        return []
+    cand, w = _window_candidates(t, x, y, config)
+    candidates = np.flatnonzero(cand)
+    ranges: list[tuple[int, int]] = []
+    pos = 0
+    while True:
+        ci = int(np.searchsorted(candidates, pos))
+        if ci >= candidates.size:
+            break
+        i = int(candidates[ci])
+        end = _stop_end(i, int(w[i]), t, x, y, config)
+        if end is None:
+            pos = i + 1
+            continue
+        ranges.append((i, end))
+        pos = end + 1
+    return _merge(ranges, t, x, y, config)
+
+
+def _merge(
+    ranges: list[tuple[int, int]],
+    t: NDArray[np.float64],
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    config: StopConfig,
+) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for a, b in ranges:
+        if merged:
+            pa, pb = merged[-1]
+            close_in_time = t[a] - t[pb] <= config.merge_gap_s
+            d = math.hypot(
+                float(np.median(x[a : b + 1]) - np.median(x[pa : pb + 1])),
+                float(np.median(y[a : b + 1]) - np.median(y[pa : pb + 1])),
+            )
+            if close_in_time and d <= config.radius_m:
+                merged[-1] = (pa, b)
+                continue
+        merged.append((a, b))
+    return merged
+
+
+def detect_stops(track: Track, config: StopConfig | None = None) -> list[Stop]:
+    """Stops of ``track``: index range, times, centre (median of member fixes) and spread."""
+    cfg = config or StopConfig()
+    proj = LocalProjection.around(track.lat, track.lon)
+    x, y = proj.to_xy(track.lat, track.lon)
+    return [_make_stop(track, proj, x, y, a, b) for a, b in _stop_ranges(track.t, x, y, cfg)]
