@@ -5,6 +5,7 @@ plain data (text, dicts, file paths) and returns typed results or raises a
 :class:`~capture.errors.CaptureError` subclass. See ``docs/capture.md``.
 """
 
+from capture.audio import AudioInfo, audio_duration, probe_audio
 from capture.content_query import (
     CALL_LOG_PROJECTION,
     CALL_LOG_URI,
@@ -14,6 +15,17 @@ from capture.content_query import (
     QueryResult,
     content_query_command,
     parse_content_query,
+)
+from capture.dumpsys import (
+    BatteryHealth,
+    BatteryState,
+    BatteryStatus,
+    DumpsysLocation,
+    latest,
+    parse_dumpsys_battery,
+    parse_dumpsys_location,
+    parse_duration,
+    parse_uptime,
 )
 from capture.errors import (
     CaptureError,
@@ -25,6 +37,20 @@ from capture.errors import (
     RecordError,
     TranscriberConfigError,
     TranscriptionError,
+)
+from capture.fix import Fix, FixSource
+from capture.keywords import DEFAULT_KEYWORDS, KeywordMatch, KeywordMatcher
+from capture.phone import ROLES, NormalisedNumber, NumberKind, mask, normalise, should_mask
+from capture.recordings import (
+    NAME_PATTERNS,
+    RECORDING_EXTENSIONS,
+    RECORDING_FOLDERS,
+    Oem,
+    RecordingFolder,
+    RecordingName,
+    folder_oem,
+    is_recording_file,
+    parse_recording_name,
 )
 from capture.records import (
     CallRecord,
@@ -39,13 +65,24 @@ from capture.records import (
     decode_sms_rows,
     sms_from_row,
 )
+from capture.trackers import NotALocation, parse_osmand, parse_owntracks, parse_traccar_json
+from capture.transcribe import NoTranscriber, Transcriber, Transcript, VoskTranscriber, make_transcriber
 
 __all__ = [
     "CALL_LOG_PROJECTION",
     "CALL_LOG_URI",
+    "DEFAULT_KEYWORDS",
     "END_MARKER",
+    "NAME_PATTERNS",
+    "RECORDING_EXTENSIONS",
+    "RECORDING_FOLDERS",
+    "ROLES",
     "SMS_PROJECTION",
     "SMS_URI",
+    "AudioInfo",
+    "BatteryHealth",
+    "BatteryState",
+    "BatteryStatus",
     "CallRecord",
     "CallType",
     "CaptureError",
@@ -53,20 +90,52 @@ __all__ = [
     "Decoded",
     "Direction",
     "DumpsysFormatError",
+    "DumpsysLocation",
+    "Fix",
+    "FixSource",
+    "KeywordMatch",
+    "KeywordMatcher",
+    "NoTranscriber",
+    "NormalisedNumber",
+    "NotALocation",
+    "NumberKind",
+    "Oem",
     "PayloadError",
     "Presentation",
     "ProviderError",
     "ProviderErrorKind",
     "QueryResult",
     "RecordError",
+    "RecordingFolder",
+    "RecordingName",
     "SmsRecord",
     "SmsType",
+    "Transcriber",
     "TranscriberConfigError",
+    "Transcript",
     "TranscriptionError",
+    "VoskTranscriber",
+    "audio_duration",
     "call_from_row",
     "content_query_command",
     "decode_call_rows",
     "decode_sms_rows",
+    "folder_oem",
+    "is_recording_file",
+    "latest",
+    "make_transcriber",
+    "mask",
+    "normalise",
     "parse_content_query",
+    "parse_dumpsys_battery",
+    "parse_dumpsys_location",
+    "parse_duration",
+    "parse_osmand",
+    "parse_owntracks",
+    "parse_recording_name",
+    "parse_traccar_json",
+    "parse_uptime",
+    "probe_audio",
+    "should_mask",
     "sms_from_row",
 ]
