@@ -53,6 +53,15 @@ def destination(lat: float, lon: float, bearing: float, distance_m: float) -> tu
     return math.degrees(p2), (math.degrees(l2) + 540.0) % 360.0 - 180.0
 
 
+def cap_lon_half_width_deg(lat: float, angular_radius: float) -> float | None:
+    """Half the longitude extent (degrees) of a spherical cap of ``angular_radius`` radians
+    centred at ``lat``; None when the cap reaches a pole (it then spans all longitudes)."""
+    if abs(lat) + math.degrees(angular_radius) >= 90.0:
+        return None
+    ratio = math.sin(angular_radius) / math.cos(lat * _DEG)
+    return 180.0 if ratio >= 1.0 else math.degrees(math.asin(ratio))
+
+
 @dataclass(frozen=True, slots=True)
 class LocalProjection:
     """Equirectangular projection to metres around a reference point.

@@ -96,7 +96,7 @@ def _window_candidates(
     ok = np.ones(qi.size, dtype=bool)
     maxs = [p.copy() for p in proj]
     mins = [p.copy() for p in proj]
-    gaps = steps.copy()
+    gaps = steps
     span = 1
     for k in range(max(1, int(level.max()))):
         sel = np.flatnonzero(level == k + 1) if k else np.flatnonzero(level <= 1)
@@ -113,15 +113,11 @@ def _window_candidates(
             ok[sel] &= gap_ok | (qw[sel] == a)  # a one-fix window has no steps
         if span >= n:
             break
-        for arrays in (maxs, mins):
-            op = np.maximum if arrays is maxs else np.minimum
-            for j, arr in enumerate(arrays):
-                nxt = arr.copy()
-                nxt[: n - span] = op(arr[: n - span], arr[span:])
-                arrays[j] = nxt
-        g = gaps.copy()
-        g[: n - span] = np.maximum(gaps[: n - span], gaps[span:])
-        gaps = g
+        head, tail = slice(0, n - span), slice(span, n)
+        for mx, mn in zip(maxs, mins, strict=True):
+            np.maximum(mx[head], mx[tail], out=mx[head])
+            np.minimum(mn[head], mn[tail], out=mn[head])
+        np.maximum(gaps[head], gaps[tail], out=gaps[head])
         span *= 2
     cand[qi[ok]] = True
     return cand, w
@@ -198,19 +194,19 @@ def _merge(
     y: NDArray[np.float64],
     config: StopConfig,
 ) -> list[tuple[int, int]]:
+    """Join consecutive stops at the same place (centres within the radius, short pause)."""
     merged: list[tuple[int, int]] = []
+    last_centre = (0.0, 0.0)
     for a, b in ranges:
+        centre = (float(np.median(x[a : b + 1])), float(np.median(y[a : b + 1])))
         if merged:
             pa, pb = merged[-1]
-            close_in_time = t[a] - t[pb] <= config.merge_gap_s
-            d = math.hypot(
-                float(np.median(x[a : b + 1]) - np.median(x[pa : pb + 1])),
-                float(np.median(y[a : b + 1]) - np.median(y[pa : pb + 1])),
-            )
-            if close_in_time and d <= config.radius_m:
+            close_in_place = math.dist(centre, last_centre) <= config.radius_m
+            if close_in_place and t[a] - t[pb] <= config.merge_gap_s:
                 merged[-1] = (pa, b)
                 continue
         merged.append((a, b))
+        last_centre = centre
     return merged
 
 
