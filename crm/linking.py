@@ -1,0 +1,248 @@
+"""Linking captured communications to customers by phone number.
+
+A captured SMS, call or recording carries the other party's number (E.164 when it is a
+subscriber number). It is linked to every customer of the same division that had the
+number at the time (``contact_phone``): one → ``linked``; several → ``ambiguous``,
+linked to all, the rep's own customer preferred as ``customer_id``; none → ``unlinked``,
+kept with its number and linked by :func:`relink_number` when a contact gets it.
+
+The links *are* the ``timeline_event`` rows of the communication (one per customer), so
+the timeline and the link set can never disagree.
+
+Validity periods: a ``contact_phone`` row holds its number until ``valid_to``. Its
+``valid_from`` bounds it only when an earlier holder of the same number gave it up
+(``valid_to <= valid_from``, a recycled number); otherwise the row also covers the
+communications from before the contact was entered, which is what makes a late-added
+contact pick up its earlier calls.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlmodel import Session
+
+from crm.communications import (
+    CALL_TABLE,
+    RECORDING_TABLE,
+    SMS_TABLE,
+    CapturedCall,
+    CapturedSms,
+    LinkStatus,
+    Recording,
+)
+from crm.customers import ContactPhone, Customer
+from crm.timeline import TimelineEvent
+
+CAPTURE_TABLES: dict[str, Any] = {
+    SMS_TABLE: CapturedSms,
+    CALL_TABLE: CapturedCall,
+    RECORDING_TABLE: Recording,
+}
+EVENT_KIND = {SMS_TABLE: "sms", CALL_TABLE: "call", RECORDING_TABLE: "recording"}
+_CHUNK = 500
+_SUMMARY_CHARS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """One customer's claim on a number; ``start`` None means open to the past."""
+
+    customer_id: int
+    owner_id: int | None
+    start: datetime | None
+    end: datetime | None
+
+    def holds_at(self, at: datetime) -> bool:
+        return (self.start is None or self.start <= at) and (self.end is None or at < self.end)
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    status: LinkStatus
+    customer_ids: tuple[int, ...] = ()  # preferred customer first
+
+    @property
+    def primary(self) -> int | None:
+        return self.customer_ids[0] if self.customer_ids else None
+
+
+UNLINKABLE = Link(LinkStatus.unlinkable)
+UNLINKED = Link(LinkStatus.unlinked)
+
+
+class PhoneBook:
+    """Who held which number in which division, for the numbers of one batch."""
+
+    def __init__(self, holders: Mapping[tuple[int, str], list[Holder]]) -> None:
+        self._holders = holders
+
+    def resolve(self, *, division_id: int, e164: str, at: datetime, rep_user_id: int | None) -> Link:
+        found: dict[int, Holder] = {}
+        for holder in self._holders.get((division_id, e164), ()):
+            if holder.holds_at(at):
+                found.setdefault(holder.customer_id, holder)
+        if not found:
+            return UNLINKED
+        ordered = sorted(
+            found.values(), key=lambda h: (rep_user_id is None or h.owner_id != rep_user_id, h.customer_id)
+        )
+        status = LinkStatus.linked if len(ordered) == 1 else LinkStatus.ambiguous
+        return Link(status, tuple(h.customer_id for h in ordered))
+
+
+def load_phone_book(session: Session, numbers: Collection[str], division_ids: Collection[int]) -> PhoneBook:
+    """The holders of ``numbers`` in ``division_ids`` (merged-away customers left out)."""
+    rows: dict[tuple[int, str], list[tuple[int, int | None, datetime, datetime | None]]] = defaultdict(list)
+    wanted = sorted(set(numbers))
+    divisions = sorted(set(division_ids))
+    for i in range(0, len(wanted), _CHUNK):
+        stmt = (
+            select(
+                ContactPhone.division_id,
+                ContactPhone.e164,
+                ContactPhone.customer_id,
+                Customer.owner_id,
+                ContactPhone.valid_from,
+                ContactPhone.valid_to,
+            )
+            .join(Customer, Customer.id == ContactPhone.customer_id)
+            .where(
+                ContactPhone.e164.in_(wanted[i : i + _CHUNK]),
+                ContactPhone.division_id.in_(divisions),
+                Customer.merged_into_id.is_(None),
+            )
+        )
+        for division_id, e164, customer_id, owner_id, valid_from, valid_to in session.execute(stmt):
+            rows[(division_id, e164)].append((customer_id, owner_id, valid_from, valid_to))
+    return PhoneBook({key: _holders(claims) for key, claims in rows.items()})
+
+
+def _holders(claims: list[tuple[int, int | None, datetime, datetime | None]]) -> list[Holder]:
+    ends = [end for _c, _o, _s, end in claims if end is not None]
+    return [
+        Holder(customer_id, owner_id, start if any(end <= start for end in ends) else None, end)
+        for customer_id, owner_id, start, end in claims
+    ]
+
+
+def timeline_rows(
+    source_table: str, row: Mapping[str, Any], customer_ids: Iterable[int], now: datetime
+) -> list[dict[str, Any]]:
+    """``timeline_event`` rows projecting one captured communication onto each linked customer."""
+    number = row["number_e164"] or row["number_raw"]
+    data: dict[str, Any] = {"direction": row["direction"], "number": number}
+    if source_table == SMS_TABLE:
+        summary = (row["body"] or "")[:_SUMMARY_CHARS]
+    elif source_table == CALL_TABLE:
+        minutes, seconds = divmod(int(row["duration_s"]), 60)
+        data |= {"type": row["type"], "duration_s": row["duration_s"], "answered": row["answered"]}
+        summary = f"{row['direction']} call ({row['type']}), {minutes}:{seconds:02d}"
+    else:
+        data["duration_s"] = row["duration_s"]
+        summary = row["file_name"]
+    return [
+        {
+            "customer_id": customer_id,
+            "division_id": row["division_id"],
+            "occurred_at": row["occurred_at"],
+            "kind": EVENT_KIND[source_table],
+            "source_table": source_table,
+            "source_id": row["id"],
+            "actor_user_id": row["rep_user_id"],
+            "summary": summary,
+            "data": data,
+            "created_at": now,
+        }
+        for customer_id in customer_ids
+    ]
+
+
+def write_timeline(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert projected events in one statement (the caller's transaction commits them)."""
+    if rows:
+        session.execute(insert(TimelineEvent), rows)
+
+
+def wants_events(source_table: str, row: Mapping[str, Any]) -> bool:
+    """A recording matched to its call shows on the call's event, not on one of its own."""
+    return not (source_table == RECORDING_TABLE and row.get("call_id") is not None)
+
+
+def sync_links(
+    session: Session, source_table: str, rows: list[Mapping[str, Any]], book: PhoneBook, *, now: datetime
+) -> int:
+    """Bring the links (status, preferred customer, timeline events) of stored rows up to date.
+
+    Returns how many rows changed. Rows that were never linkable stay as they are.
+    """
+    model = CAPTURE_TABLES[source_table]
+    ids = [row["id"] for row in rows]
+    have: dict[int, dict[int, int]] = defaultdict(dict)
+    for i in range(0, len(ids), _CHUNK):
+        events = session.execute(
+            select(TimelineEvent.id, TimelineEvent.source_id, TimelineEvent.customer_id).where(
+                TimelineEvent.source_table == source_table, TimelineEvent.source_id.in_(ids[i : i + _CHUNK])
+            )
+        )
+        for event_id, source_id, customer_id in events:
+            have[source_id][customer_id] = event_id
+    changed = 0
+    new_events: list[dict[str, Any]] = []
+    stale_events: list[int] = []
+    for row in rows:
+        if row["link_status"] == LinkStatus.unlinkable or row["number_e164"] is None:
+            continue
+        link = book.resolve(
+            division_id=row["division_id"],
+            e164=row["number_e164"],
+            at=row["occurred_at"],
+            rep_user_id=row["rep_user_id"],
+        )
+        current = have.get(row["id"], {})
+        wanted = set(link.customer_ids) if wants_events(source_table, row) else set()
+        added = [c for c in link.customer_ids if c in wanted and c not in current]
+        removed = [event_id for customer_id, event_id in current.items() if customer_id not in wanted]
+        if (
+            not added
+            and not removed
+            and row["link_status"] == link.status
+            and row["customer_id"] == link.primary
+        ):
+            continue
+        changed += 1
+        new_events += timeline_rows(source_table, row, added, now)
+        stale_events += removed
+        session.execute(
+            update(model)
+            .where(model.id == row["id"])
+            .values(link_status=link.status, customer_id=link.primary)
+        )
+    for i in range(0, len(stale_events), _CHUNK):
+        session.execute(delete(TimelineEvent).where(TimelineEvent.id.in_(stale_events[i : i + _CHUNK])))
+    write_timeline(session, new_events)
+    return changed
+
+
+def relink_number(session: Session, e164: str, *, now: datetime) -> int:
+    """Re-link every captured SMS, call and recording with this number; returns how many changed.
+
+    Call it after a contact phone with ``e164`` was added, changed or ended (after the
+    ``contact_phone`` row is flushed, in the same transaction); it only flushes, the
+    caller commits. Previously unlinked communications gain their customer(s) and
+    timeline events; linked ones become ambiguous, or move, when holders change.
+    """
+    changed = 0
+    for source_table, model in CAPTURE_TABLES.items():
+        rows = list(session.execute(select(model.__table__).where(model.number_e164 == e164)).mappings())
+        if not rows:
+            continue
+        book = load_phone_book(session, [e164], {row["division_id"] for row in rows})
+        changed += sync_links(session, source_table, rows, book, now=now)
+    session.flush()
+    return changed
