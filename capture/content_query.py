@@ -115,6 +115,8 @@ def parse_content_query(
             raise ContentQueryFormatError(f"unexpected text after {NO_RESULT!r}: {extra[0][:80]!r}")
         return _finish([], marker_seen, end_marker, anomalies, None)
     if not first.startswith("Row: "):
+        if start == len(lines) - 1 and any(known.startswith(first) for known in ("Row: ", NO_RESULT, _ERROR_PREFIX)):
+            return QueryResult(rows=[], truncated=True, problem="output cut in its first line")
         raise ContentQueryFormatError(f"not content query output: {first[:80]!r}")
 
     rows, problem = _parse_rows(lines, start, projection, header, anomalies)
@@ -160,7 +162,8 @@ def _parse_rows(
                 i += 1
                 continue
             expected = len(rows) + (values is not None)
-            if line.startswith(f"Row: {expected} ") and m is None:
+            header_of_expected = f"Row: {expected} "
+            if m is None and (line.startswith(header_of_expected) or header_of_expected.startswith(line)):
                 if i == last:
                     return _close(rows, names, values, tail), f"row {expected} cut short"
                 if values is None:
