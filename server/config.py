@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     login_attempts_per_minute: int = 10
     log_json: bool = False
     log_level: str = "INFO"
+    ingest_max_batch: int = Field(default=5000, description="Most records in one ingestion batch.")
+    ingest_max_clock_skew_s: int = Field(default=86400, description="How far in the future a record may be.")
+    recording_match_tolerance_s: int = Field(default=120, description="Recording start vs call-log time.")
+    transcription_engine: str = Field(default="none", description="Speech engine: none or vosk.")
+    transcription_model_dir: Path | None = Field(default=None, description="Unpacked Vosk model directory.")
 
     @model_validator(mode="after")
     def _normalise(self) -> Settings:

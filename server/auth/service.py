@@ -97,13 +97,17 @@ def user_for_token(
 ) -> User | None:
     if not secret.startswith(USER_TOKEN_PREFIX):
         return None
-    token = session.exec(select(AuthToken).where(AuthToken.token_hash == digest(secret))).first()
-    if token is None or token.revoked_at is not None or token.expires_at <= now:
+    row = session.exec(
+        select(AuthToken, User)
+        .join(User, User.id == AuthToken.user_id)
+        .where(AuthToken.token_hash == digest(secret))
+    ).first()
+    if row is None:
         return None
-    if kind is not None and token.kind != kind:
+    token, user = row
+    if token.revoked_at is not None or token.expires_at <= now or (kind is not None and token.kind != kind):
         return None
-    user = session.get(User, token.user_id)
-    if user is None or not user.is_active or user.frozen_at is not None:
+    if not user.is_active or user.frozen_at is not None:
         return None
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
         token.last_used_at = now

@@ -1,0 +1,98 @@
+"""Recording ↔ call-log matching by device, number and time.
+
+Recordings and call-log rows arrive in either order, so matching runs after each call
+batch and after each recording: the still unmatched recordings and the calls without a
+recording in a time window are paired, closest start times first. A recording whose
+file name gave no number matches on time alone. A matched recording takes the call's
+number and customer links, and its own timeline events give way to the call's event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, exists, select, update
+from sqlmodel import Session
+
+from crm.communications import RECORDING_TABLE, CapturedCall, Recording
+from crm.timeline import TimelineEvent
+
+Row = Mapping[str, Any]
+
+
+def _compatible(call: Row, recording: Row) -> bool:
+    if recording["number_e164"] is not None:
+        return recording["number_e164"] == call["number_e164"]
+    return not recording["number_raw"] or recording["number_raw"] == call["number_raw"]
+
+
+def choose_pairs(calls: list[Row], recordings: list[Row], tolerance: timedelta) -> list[tuple[Row, Row]]:
+    """Greedy pairing, smallest time difference first; each call and recording used once."""
+    candidates = [
+        (abs(call["occurred_at"] - rec["occurred_at"]), call["id"], rec["id"], call, rec)
+        for rec in recordings
+        for call in calls
+        if abs(call["occurred_at"] - rec["occurred_at"]) <= tolerance and _compatible(call, rec)
+    ]
+    candidates.sort(key=lambda c: c[:3])
+    used_calls: set[int] = set()
+    used_recordings: set[int] = set()
+    pairs = []
+    for _delta, call_id, rec_id, call, rec in candidates:
+        if call_id not in used_calls and rec_id not in used_recordings:
+            used_calls.add(call_id)
+            used_recordings.add(rec_id)
+            pairs.append((call, rec))
+    return pairs
+
+
+def match_recordings(
+    session: Session, *, device_id: int, start: datetime, end: datetime, tolerance: timedelta
+) -> int:
+    """Pair the device's unmatched recordings and recording-less calls around ``[start, end]``."""
+    lo, hi = start - tolerance, end + tolerance
+    recordings = list(
+        session.execute(
+            select(Recording.__table__).where(
+                Recording.device_id == device_id,
+                Recording.call_id.is_(None),
+                Recording.time_known.is_(True),
+                Recording.occurred_at.between(lo, hi),
+            )
+        ).mappings()
+    )
+    if not recordings:
+        return 0
+    calls = list(
+        session.execute(
+            select(CapturedCall.__table__).where(
+                CapturedCall.device_id == device_id,
+                CapturedCall.occurred_at.between(lo, hi),
+                ~exists().where(Recording.call_id == CapturedCall.id),
+            )
+        ).mappings()
+    )
+    pairs = choose_pairs(calls, recordings, tolerance)
+    for call, rec in pairs:
+        session.execute(
+            update(Recording)
+            .where(Recording.id == rec["id"])
+            .values(
+                call_id=call["id"],
+                number_raw=rec["number_raw"] or call["number_raw"],
+                number_e164=call["number_e164"],
+                number_kind=call["number_kind"],
+                link_status=call["link_status"],
+                customer_id=call["customer_id"],
+            )
+        )
+    if pairs:
+        session.execute(
+            delete(TimelineEvent).where(
+                TimelineEvent.source_table == RECORDING_TABLE,
+                TimelineEvent.source_id.in_([rec["id"] for _call, rec in pairs]),
+            )
+        )
+    return len(pairs)

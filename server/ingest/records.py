@@ -1,0 +1,164 @@
+"""JSON schemas of the records a device sends (mirroring ``capture.records``), and of the answers.
+
+A record is validated on its own, so that one bad record is rejected (and quarantined)
+while the rest of its batch goes through. ``type``, ``direction`` and ``answered`` may be
+left out: they follow from ``type_code`` and ``duration`` by the same rules as the
+decoders; when given they must agree with them.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import lru_cache
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from capture.records import (
+    CALL_TYPES,
+    SMS_TYPES,
+    CallType,
+    Direction,
+    Presentation,
+    SmsType,
+    call_direction,
+    call_from_row,
+    sms_direction,
+)
+
+INT32 = 2**31 - 1
+MAX_BODY_CHARS = 20_000
+MAX_CALL = timedelta(hours=24)
+MAX_RAW_COLUMNS = 64
+
+
+def _clean_text(value: str) -> str:
+    """Refuse text no database stores faithfully: NUL characters and lone surrogates."""
+    if "\x00" in value:
+        raise ValueError("text contains a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text is not valid Unicode (lone surrogate)") from None
+    return value
+
+
+Clean = AfterValidator(_clean_text)
+Text8 = Annotated[str, Field(max_length=8), Clean]
+Text64 = Annotated[str, Field(max_length=64), Clean]
+Text100 = Annotated[str, Field(max_length=100), Clean]
+Text128 = Annotated[str, Field(max_length=128), Clean]
+Text200 = Annotated[str, Field(max_length=200), Clean]
+Text500 = Annotated[str, Field(max_length=500), Clean]
+Body = Annotated[str, Field(max_length=MAX_BODY_CHARS), Clean]
+Int32 = Annotated[int, Field(ge=-INT32 - 1, le=INT32)]
+SourceId = Annotated[int, Field(ge=0, le=INT32, description="The phone's _id of the row.")]
+RawRow = Annotated[
+    dict[Text64, Body | None],
+    Field(max_length=MAX_RAW_COLUMNS, description="The content-query row as the phone printed it."),
+]
+
+
+class RecordIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source_id: SourceId
+    occurred_at: AwareDatetime
+
+
+def _agree(given: Any, derived: Any, field: str) -> Any:
+    if given is not None and given != derived:
+        raise ValueError(f"{field}={given!s} contradicts the derived value {derived!s}")
+    return derived
+
+
+class SmsIn(RecordIn):
+    """One ``content://sms`` row as :class:`capture.records.SmsRecord` JSON."""
+
+    thread_id: Int32 | None = None
+    address: Text128 | None = None
+    sent_at: AwareDatetime | None = None
+    type_code: int = Field(ge=0, le=255)
+    type: SmsType | None = None
+    direction: Direction | None = None
+    body: Body | None = None
+    subject: Text500 | None = None
+    read: bool | None = None
+    seen: bool | None = None
+    status: Int32 | None = None
+    subscription_id: Int32 | None = None
+    service_center: Text64 | None = None
+    locked: bool | None = None
+    error_code: Int32 | None = None
+    raw: RawRow | None = None
+
+    @model_validator(mode="after")
+    def _derive(self) -> SmsIn:
+        self.type = _agree(self.type, SMS_TYPES.get(self.type_code, SmsType.UNKNOWN), "type")
+        self.direction = _agree(self.direction, sms_direction(self.type), "direction")
+        return self
+
+
+@lru_cache(maxsize=4096)
+def _call_facts(type_code: int, seconds: int) -> tuple[CallType, Direction, bool]:
+    """Type, direction and answered flag exactly as the call-log decoder derives them."""
+    record = call_from_row({"_id": "0", "date": "1", "type": str(type_code), "duration": str(seconds)})
+    return record.type, record.direction, record.answered
+
+
+class CallIn(RecordIn):
+    """One ``content://call_log/calls`` row as :class:`capture.records.CallRecord` JSON.
+
+    ``duration`` is seconds (a number) or an ISO-8601 duration (``PT1M5S``).
+    """
+
+    number: Text128 | None = None
+    duration: timedelta = Field(ge=timedelta(0), le=MAX_CALL)
+    type_code: int = Field(ge=0, le=255)
+    type: CallType | None = None
+    direction: Direction | None = None
+    answered: bool | None = None
+    name: Text200 | None = None
+    number_type: Int32 | None = None
+    number_label: Text100 | None = None
+    country_iso: Text8 | None = None
+    geocoded_location: Text200 | None = None
+    presentation: Presentation | None = None
+    subscription_id: Text128 | None = None
+    raw: RawRow | None = None
+
+    @model_validator(mode="after")
+    def _derive(self) -> CallIn:
+        call_type, direction, answered = _call_facts(self.type_code, int(self.duration.total_seconds()))
+        self.type = _agree(self.type, call_type, "type")
+        self.direction = _agree(self.direction, direction, "direction")
+        self.answered = _agree(self.answered, answered, "answered")
+        return self
+
+
+class BatchIn(BaseModel):
+    """``records`` are validated one by one (see :class:`SmsIn`, :class:`CallIn`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    records: list[Any] = Field(description="Up to FIELDCRM_INGEST_MAX_BATCH record objects.")
+
+
+Status = Literal["accepted", "duplicate", "rejected", "excluded"]
+
+
+class RecordResult(BaseModel):
+    index: int = Field(description="Position of the record in the batch.")
+    source_id: int | None = Field(description="The record's source_id, when it could be read.")
+    status: Status
+    id: int | None = Field(default=None, description="Server id of the stored row (accepted only).")
+    reason: str | None = Field(default=None, description="Why the record was rejected.")
+    field: str | None = Field(default=None, description="Which field was wrong.")
+
+
+class BatchResult(BaseModel):
+    accepted: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+    excluded: int = 0
+    results: list[RecordResult] = Field(default_factory=list)
