@@ -282,7 +282,8 @@ def parse_dumpsys_battery(text: str) -> BatteryState:
         elif "UPDATES STOPPED" in line:
             updates_stopped = True
     level = _battery_int(values, "level")
-    scale = _battery_int(values, "scale") or 100
+    scale = _battery_int(values, "scale")
+    scale = 100 if scale is None else scale
     if level is None:
         raise DumpsysFormatError("battery level missing")
     if scale <= 0 or not 0 <= level <= scale:
