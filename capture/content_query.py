@@ -187,7 +187,7 @@ def _close(
 
 def _row(names: tuple[str, ...], values: list[str], tail: list[str]) -> dict[str, str | None]:
     values.append("\n".join(tail))
-    return {name: (None if value == "NULL" else value) for name, value in zip(names, values, strict=True)}
+    return dict(zip(names, [None if value == "NULL" else value for value in values], strict=True))
 
 
 def _split_lines(text: str) -> list[str]:

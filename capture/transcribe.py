@@ -61,8 +61,8 @@ class VoskTranscriber:
 
     def __init__(self, model_dir: str | os.PathLike[str], *, ffmpeg: str | None = "ffmpeg") -> None:
         self.model_dir = Path(model_dir)
-        self._vosk = _import_vosk()
         _check_model_dir(self.model_dir)
+        self._vosk = _import_vosk()
         self.ffmpeg = shutil.which(ffmpeg) if ffmpeg else None
         self._model: Any = None
         self._lock = threading.Lock()

@@ -74,12 +74,6 @@ def test_unknown_engine_and_missing_model_dir_are_configuration_errors(tmp_path:
         VoskTranscriber(tmp_path)
 
 
-def test_missing_vosk_package_is_a_configuration_error(tmp_path: Path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "vosk", None)  # what Python does when the package is absent
-    with pytest.raises(TranscriberConfigError, match="pip install"):
-        VoskTranscriber(tmp_path)
-
-
 VOSK_INSTALLED = importlib.util.find_spec("vosk") is not None
 
 
@@ -89,6 +83,12 @@ def model_dir(tmp_path: Path) -> Path:
     (tmp_path / "am").mkdir()
     (tmp_path / "conf").mkdir()
     return tmp_path
+
+
+def test_missing_vosk_package_is_a_configuration_error(model_dir: Path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "vosk", None)  # what Python does when the package is absent
+    with pytest.raises(TranscriberConfigError, match="pip install"):
+        VoskTranscriber(model_dir)
 
 
 def test_a_model_vosk_cannot_load_fails_with_a_configuration_error(model_dir: Path):
