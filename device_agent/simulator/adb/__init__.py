@@ -1,0 +1,1 @@
+"""Device side of the adb wire protocol: framing, transport, streams and services."""

@@ -1,0 +1,31 @@
+"""Faults a test can switch on for one phone. All fields are safe to set from any thread."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Faults:
+    link_rate: float | None = None
+    """Bytes per second the phone sends at (a slow USB hub or Wi-Fi); None is full speed."""
+    disconnect_after_bytes: int | None = None
+    """Drop the TCP connection once this many bytes of a file were sent by sync RECV (one shot)."""
+    storage_free_bytes: int | None = None
+    """Free space shared storage reports; pushes beyond it fail with ENOSPC. None: computed."""
+    provider_errors: dict[str, str] = field(default_factory=dict)
+    """Authority (sms, call_log, com.android.contacts) -> Java exception line its queries fail with."""
+
+    def clear(self) -> None:
+        self.link_rate = None
+        self.disconnect_after_bytes = None
+        self.storage_free_bytes = None
+        self.provider_errors.clear()
+
+    def take_disconnect(self, sent: int) -> bool:
+        """True once, when a transfer has sent at least the configured number of bytes."""
+        limit = self.disconnect_after_bytes
+        if limit is not None and sent >= limit:
+            self.disconnect_after_bytes = None
+            return True
+        return False

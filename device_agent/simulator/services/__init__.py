@@ -1,0 +1,1 @@
+"""Device services reachable through adb OPEN: shell, sync and tcp:9008."""

@@ -1,0 +1,1 @@
+"""The screen model uiautomator2 drives: view hierarchies, selectors, clicks."""
