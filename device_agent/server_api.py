@@ -1,0 +1,156 @@
+"""The fieldcrm server as the agent sees it: HTTP only (httpx), with retries and exponential backoff.
+
+Connection failures, timeouts, 429 and 5xx are retried; other 4xx answers are final and
+raise :class:`ServerError` with the server's ``detail``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from device_agent.errors import NotEnrolled, ServerError
+
+RETRY_STATUSES = {408, 425, 429, 500, 502, 503, 504}
+
+
+@dataclass(frozen=True)
+class Backoff:
+    attempts: int = 8
+    first_s: float = 0.5
+    max_s: float = 30.0
+
+    def delays(self) -> list[float]:
+        """Waits before attempts 2..n: first_s, 2·first_s, 4·first_s, … capped at max_s."""
+        return [min(self.max_s, self.first_s * 2**i) for i in range(self.attempts - 1)]
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200] or response.reason_phrase
+    if isinstance(body, dict):
+        detail = body.get("detail", body)
+        field = body.get("field")
+        return f"{detail} (field {field})" if field else str(detail)
+    return str(body)[:200]
+
+
+class ServerApi:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout_s: float = 60.0,
+        backoff: Backoff | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.backoff = backoff or Backoff()
+        self._sleep = sleep
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout_s)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ServerApi:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        json: Any = None,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        params: dict[str, Any] | None = None,
+        ok: tuple[int, ...] = (200, 201, 204),
+    ) -> httpx.Response:
+        """One API call, retried on transient failures; returns the response when its status is in ``ok``."""
+        all_headers = dict(headers or {})
+        if token:
+            all_headers["Authorization"] = f"Bearer {token}"
+        delays = self.backoff.delays()
+        for attempt in range(len(delays) + 1):
+            try:
+                response = self._http.request(
+                    method, path, json=json, content=content, headers=all_headers, params=params
+                )
+            except httpx.TransportError as exc:
+                error = ServerError(f"{self.base_url} unreachable: {exc or type(exc).__name__}", retryable=True)
+            else:
+                if response.status_code in ok:
+                    return response
+                error = ServerError(
+                    f"{method} {path}: {response.status_code} {_detail(response)}",
+                    status=response.status_code,
+                    retryable=response.status_code in RETRY_STATUSES,
+                )
+                if response.status_code == 401 and token and token.startswith("fcd_"):
+                    raise NotEnrolled(f"the server refused this phone's token ({_detail(response)}); re-provision it")
+            if not error.retryable or attempt == len(delays):
+                raise error
+            self._sleep(delays[attempt])
+        raise AssertionError("unreachable")
+
+    # --- admin side (enrolment) -------------------------------------------------------------
+    def enrol(self, identity: dict[str, Any], *, admin_token: str | None, code: str | None) -> dict[str, Any]:
+        body = dict(identity)
+        if code:
+            body["code"] = code
+        return self.request("POST", "/api/v1/devices/enrol", token=None if code else admin_token, json=body).json()
+
+    def user_id(self, username: str, admin_token: str) -> int:
+        """The id of a user by username (the admin must be able to see that user)."""
+        after = 0
+        while True:
+            page = self.request(
+                "GET", "/api/v1/users", token=admin_token, params={"limit": 1000, "after_id": after}
+            ).json()
+            for user in page:
+                if user["username"] == username:
+                    return int(user["id"])
+            if len(page) < 1000:
+                raise ServerError(f"no user {username!r} visible to this admin", status=404)
+            after = page[-1]["id"]
+
+    def revoke(self, device_id: int, admin_token: str) -> dict[str, Any]:
+        return self.request("POST", f"/api/v1/devices/{device_id}/revoke", token=admin_token).json()
+
+    def devices(self, admin_token: str) -> list[dict[str, Any]]:
+        return self.request("GET", "/api/v1/devices", token=admin_token).json()
+
+    # --- device side ------------------------------------------------------------------------
+    def me(self, token: str) -> dict[str, Any]:
+        return self.request("GET", "/api/v1/devices/me", token=token).json()
+
+    def ingest(self, token: str, path: str, records: list[dict[str, Any]]) -> dict[str, Any]:
+        return self.request("POST", path, token=token, json={"records": records}).json()
+
+    def device_status(self, token: str, report: dict[str, Any]) -> dict[str, Any]:
+        return self.request("POST", "/api/v1/ingest/device-status", token=token, json=report).json()
+
+    def declare_recording(self, token: str, meta: dict[str, Any]) -> dict[str, Any]:
+        return self.request("POST", "/api/v1/ingest/recording-uploads", token=token, json=meta).json()
+
+    def upload_state(self, token: str, upload_id: int) -> dict[str, Any]:
+        return self.request("GET", f"/api/v1/ingest/recordings/{upload_id}", token=token).json()
+
+    def put_chunk(self, token: str, upload_id: int, offset: int, data: bytes) -> dict[str, Any]:
+        return self.request(
+            "PUT",
+            f"/api/v1/ingest/recordings/{upload_id}",
+            token=token,
+            content=data,
+            headers={"Upload-Offset": str(offset), "Content-Type": "application/octet-stream"},
+        ).json()

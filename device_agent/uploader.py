@@ -1,0 +1,193 @@
+"""Draining the outbox to the server: batches for records, resumable chunks for recordings.
+
+The server's per-record answer decides each item's fate: ``accepted``, ``duplicate`` and
+``excluded`` leave the outbox; ``rejected`` moves to the ``rejected`` table (the server has
+quarantined it; re-sending would not help); anything without an answer stays and is sent
+again. A request that keeps failing after the retries stops the upload; what is left waits
+in the outbox for the next sync.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from device_agent.errors import ServerError
+from device_agent.logs import log_event
+from device_agent.server_api import ServerApi
+from device_agent.store import AgentStore, OutboxItem
+
+ENDPOINTS = {
+    "sms": "/api/v1/ingest/sms",
+    "calls": "/api/v1/ingest/calls",
+    "location": "/api/v1/ingest/locations",
+}
+DONE = {"accepted", "duplicate", "excluded"}
+#: Record kinds in upload order; recordings after the call log (the server matches them to calls).
+RECORD_KINDS = ("sms", "calls", "location")
+#: A batch the server refuses as a whole with one of these is split to find the bad record.
+SPLIT_STATUSES = {413, 422}
+
+
+@dataclass
+class Uploaded:
+    sent: dict[str, int] = field(default_factory=dict)
+    rejected: dict[str, int] = field(default_factory=dict)
+
+    def add(self, counts: dict[str, int], kind: str, n: int = 1) -> None:
+        counts[kind] = counts.get(kind, 0) + n
+
+
+class Uploader:
+    def __init__(
+        self,
+        api: ServerApi,
+        store: AgentStore,
+        device: str,
+        token: str,
+        *,
+        batch_size: int,
+        chunk_bytes: int,
+        progress: Callable[[str, str], None] = lambda source, message: None,
+    ) -> None:
+        self.api = api
+        self.store = store
+        self.device = device
+        self.token = token
+        self.batch_size = batch_size
+        self.chunk_bytes = chunk_bytes
+        self.progress = progress
+        self.done = Uploaded()
+
+    def drain(self, kinds: tuple[str, ...] = (*RECORD_KINDS, "recording", "device_status")) -> bool:
+        """Upload everything pending of ``kinds``; True when something was sent."""
+        sent = False
+        for kind in kinds:
+            if kind == "recording":
+                sent |= self._recordings()
+            elif kind == "device_status":
+                sent |= self._statuses()
+            else:
+                sent |= self._records(kind)
+        return sent
+
+    # --- records ----------------------------------------------------------------------------
+    def _records(self, kind: str) -> bool:
+        sent = False
+        while batch := self.store.pending(self.device, kind, self.batch_size):
+            self._send_batch(kind, batch)
+            sent = True
+            self.progress(kind, f"uploaded {self.done.sent.get(kind, 0)}")
+        return sent
+
+    def _send_batch(self, kind: str, batch: list[OutboxItem]) -> None:
+        try:
+            answer = self.api.ingest(self.token, ENDPOINTS[kind], [item.payload for item in batch])
+        except ServerError as exc:
+            if exc.status in SPLIT_STATUSES and len(batch) > 1:
+                half = len(batch) // 2
+                self._send_batch(kind, batch[:half])
+                self._send_batch(kind, batch[half:])
+                return
+            if exc.status in SPLIT_STATUSES:
+                self._reject(batch[0], str(exc), None)
+                return
+            self.store.note_failure([item.id for item in batch], str(exc))
+            raise
+        confirmed: list[int] = []
+        answered: set[int] = set()
+        for result in answer.get("results", []):
+            index = result.get("index")
+            if not isinstance(index, int) or not 0 <= index < len(batch):
+                continue
+            answered.add(index)
+            if result.get("status") in DONE:
+                confirmed.append(batch[index].id)
+            elif result.get("status") == "rejected":
+                self._reject(batch[index], result.get("reason") or "rejected", result.get("field"))
+        self.store.confirm(confirmed)
+        self.done.add(self.done.sent, kind, len(confirmed))
+        if len(answered) < len(batch):
+            missing = [item.id for i, item in enumerate(batch) if i not in answered]
+            self.store.note_failure(missing, "no per-record answer from the server")
+            raise ServerError(f"the server answered {len(answered)} of {len(batch)} {kind} records", retryable=True)
+
+    def _reject(self, item: OutboxItem, reason: str, field: str | None) -> None:
+        self.store.reject(item.device, item.kind, item.item_key, item.payload, reason, field, outbox_id=item.id)
+        self.done.add(self.done.rejected, item.kind)
+        log_event("agent.upload.rejected", device=self.device, kind=item.kind, key=item.item_key, reason=reason)
+
+    # --- device status ------------------------------------------------------------------------
+    def _statuses(self) -> bool:
+        items = self.store.pending(self.device, "device_status", 100)
+        for item in items:
+            try:
+                self.api.device_status(self.token, item.payload)
+            except ServerError as exc:
+                if exc.status == 422:
+                    self._reject(item, str(exc), None)
+                    continue
+                raise
+            self.store.confirm([item.id])
+            self.done.add(self.done.sent, "device_status")
+        return bool(items)
+
+    # --- recordings ---------------------------------------------------------------------------
+    def _recordings(self) -> bool:
+        sent = False
+        while batch := self.store.pending(self.device, "recording", 20):
+            for item in batch:
+                self._recording(item)
+                sent = True
+        return sent
+
+    def _recording(self, item: OutboxItem) -> None:
+        local = Path(item.payload["local_path"])
+        if not local.exists():
+            self.store.drop_staged(item.id, self.device, item.payload["phone_path"])
+            log_event("agent.upload.staged_file_missing", device=self.device, path=item.payload["phone_path"])
+            return
+        meta = {k: v for k, v in item.payload.items() if k != "local_path" and v is not None}
+        try:
+            state = self.api.declare_recording(self.token, meta)
+            if state["status"] == "upload":
+                state = self._send_bytes(local, state)
+        except ServerError as exc:
+            if exc.status in SPLIT_STATUSES:
+                self._reject(item, str(exc), None)
+                local.unlink(missing_ok=True)
+                return
+            self.store.note_failure([item.id], str(exc))
+            raise
+        if state["status"] not in ("complete", "duplicate", "excluded"):
+            raise ServerError(f"recording {meta['file_name']}: unexpected upload state {state}", retryable=True)
+        self.store.confirm([item.id])
+        local.unlink(missing_ok=True)
+        self.done.add(self.done.sent, "recording")
+        self.progress("recordings", f"uploaded {self.done.sent.get('recording', 0)}")
+
+    def _send_bytes(self, local: Path, state: dict[str, Any]) -> dict[str, Any]:
+        """Send the file from the server's offset on, chunk by chunk; a 409 re-reads the offset."""
+        upload_id = int(state["upload_id"])
+        offset = int(state["offset"])
+        size = int(state["size_bytes"])
+        with open(local, "rb") as source:
+            while offset < size:
+                source.seek(offset)
+                chunk = source.read(self.chunk_bytes)
+                try:
+                    state = self.api.put_chunk(self.token, upload_id, offset, chunk)
+                except ServerError as exc:
+                    if exc.status == 422 and "sha256" in str(exc):
+                        raise ServerError(f"{local.name}: {exc}", retryable=True) from exc
+                    if exc.status != 409:
+                        raise
+                    state = self.api.upload_state(self.token, upload_id)
+                    if state["status"] == "complete":
+                        return state
+                offset = int(state["offset"])
+                if state["status"] != "upload":
+                    return state
+        return self.api.upload_state(self.token, upload_id)
