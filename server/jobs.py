@@ -13,6 +13,7 @@ from sqlalchemy import delete
 from sqlmodel import Session
 
 from server.auth.models import AuthToken
+from server.ingest.transcription import transcribe_pending
 
 JobFunc = Callable[[Session, datetime], int]
 
@@ -36,4 +37,5 @@ def purge_expired_tokens(session: Session, now: datetime) -> int:
 
 JOBS: list[Job] = [
     Job("purge_expired_tokens", purge_expired_tokens, timedelta(hours=1)),
+    Job("transcribe_recordings", transcribe_pending, timedelta(minutes=1)),
 ]

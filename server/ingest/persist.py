@@ -28,10 +28,12 @@ def insert_new(
         return {}
     stmt = _insert(session, table).on_conflict_do_nothing(index_elements=list(conflict))
     result = session.execute(stmt.returning(table.c[key], table.c.id), rows)
-    return dict(result.tuples().all())
+    return dict(result.all())
 
 
-def insert_ignoring(session: Session, table: Table, rows: list[dict[str, Any]], conflict: Sequence[str]) -> None:
+def insert_ignoring(
+    session: Session, table: Table, rows: list[dict[str, Any]], conflict: Sequence[str]
+) -> None:
     """Insert ``rows``, silently skipping those whose ``conflict`` columns already exist."""
     if rows:
         session.execute(_insert(session, table).on_conflict_do_nothing(index_elements=list(conflict)), rows)

@@ -15,13 +15,11 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from capture.records import (
-    CALL_TYPES,
     SMS_TYPES,
     CallType,
     Direction,
     Presentation,
     SmsType,
-    call_direction,
     call_from_row,
     sms_direction,
 )

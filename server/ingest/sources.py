@@ -81,7 +81,12 @@ CALLS = Source(
     model=CapturedCall,
     schema=CallIn,
     number=lambda rec: rec.number,
-    key_parts=lambda rec: (epoch_ms(rec.occurred_at), rec.number, int(rec.duration.total_seconds()), rec.type_code),
+    key_parts=lambda rec: (
+        epoch_ms(rec.occurred_at),
+        rec.number,
+        int(rec.duration.total_seconds()),
+        rec.type_code,
+    ),
     columns=_call_columns,
     matches_recordings=True,
 )

@@ -1,0 +1,309 @@
+"""The ingestion pipeline for record batches: decode → validate → dedupe → normalise → exclude →
+link → persist → alert, in one transaction per batch (no per-record commits).
+
+Each step is a small function over the batch's items; a record that fails a step gets its
+result there and goes no further. Rejected records are quarantined, excluded ones only
+counted, duplicates (re-sent, or sent twice in one batch) reported as such.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from capture.phone import NormalisedNumber
+from crm.communications import ExcludedCapture, LinkStatus, QuarantinedRecord
+from crm.devices import Device
+from crm.errors import DomainError
+from crm.linking import UNLINKABLE, Link, load_phone_book, timeline_rows, write_timeline
+from server.config import Settings
+from server.ingest.alerts import alert_rows, matcher_for, write_alerts
+from server.ingest.keys import key_secret, source_key
+from server.ingest.matching import match_recordings
+from server.ingest.numbers import excluded_numbers, normalised
+from server.ingest.persist import insert_ignoring, insert_new
+from server.ingest.records import BatchResult, RecordIn, RecordResult
+from server.ingest.sources import Source
+from server.logs import get_logger, log_event
+
+logger = get_logger("ingest")
+
+#: Android did not exist before this; a record older than it has a broken clock or value.
+OLDEST = datetime(2000, 1, 1, tzinfo=UTC)
+PHONE_ZONE_PROPERTY = "persist.sys.timezone"
+
+
+class Rejected(Exception):
+    def __init__(self, reason: str, field: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.field = field
+
+
+@dataclass(frozen=True)
+class IngestContext:
+    """Who sends (the device, its division and rep) and the settings that shape the steps."""
+
+    device_id: int
+    division_id: int
+    rep_user_id: int | None
+    region: str
+    secret: bytes
+    now: datetime
+    max_skew: timedelta
+    match_tolerance: timedelta
+    time_zone: str  # the phone's zone (device properties), else the company's: for naive phone times
+    transcribe: bool  # a speech engine is configured: new recordings wait for a transcript
+
+    @classmethod
+    def for_device(cls, device: Device, settings: Settings, now: datetime) -> IngestContext:
+        return cls(
+            device_id=device.id,  # type: ignore[arg-type]
+            division_id=device.division_id,
+            rep_user_id=device.rep_user_id,
+            region=settings.default_region,
+            secret=key_secret(settings.secret_key),
+            now=now,
+            max_skew=timedelta(seconds=settings.ingest_max_clock_skew_s),
+            match_tolerance=timedelta(seconds=settings.recording_match_tolerance_s),
+            time_zone=((device.status or {}).get("properties") or {}).get(PHONE_ZONE_PROPERTY)
+            or settings.time_zone,
+            transcribe=settings.transcription_engine.strip().lower() not in ("", "none"),
+        )
+
+
+@dataclass
+class Item:
+    index: int
+    record: Any
+    key: str = ""
+    number: NormalisedNumber | None = None
+    link: Link = UNLINKABLE
+    row: dict[str, Any] = field(default_factory=dict)
+
+
+def _source_id(raw: Any) -> int | None:
+    value = raw.get("source_id") if isinstance(raw, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def decode(schema: type[RecordIn], raw: Any) -> Any:
+    if not isinstance(raw, dict):
+        raise Rejected("record must be a JSON object")
+    try:
+        return schema.model_validate(raw)
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in first["loc"]) or None
+        raise Rejected(first["msg"], where) from None
+
+
+def check_times(
+    record: RecordIn, ctx: IngestContext, fields: tuple[str, ...] = ("occurred_at", "sent_at")
+) -> None:
+    latest = ctx.now + ctx.max_skew
+    for name in fields:
+        value = getattr(record, name, None)
+        if value is None:
+            continue
+        if value > latest:
+            raise Rejected(f"timestamp {value.isoformat()} is in the future", name)
+        if value < OLDEST:
+            raise Rejected(
+                f"timestamp {value.isoformat()} is before {OLDEST.date()} (phone clock not set?)", name
+            )
+
+
+def quarantine_row(ctx: IngestContext, source: str, raw: Any, rejected: Rejected) -> dict[str, Any]:
+    payload = json.dumps(raw, ensure_ascii=True, sort_keys=True, default=str)
+    return {
+        "device_id": ctx.device_id,
+        "division_id": ctx.division_id,
+        "rep_user_id": ctx.rep_user_id,
+        "source": source,
+        "source_id": None if (sid := _source_id(raw)) is None else str(sid),
+        "reason": rejected.reason[:500],
+        "field": (rejected.field or None) and rejected.field[:100],
+        "payload": payload,
+        "payload_hash": hashlib.sha256(payload.encode()).hexdigest(),
+        "received_at": ctx.now,
+    }
+
+
+def quarantine(session: Session, rows: list[dict[str, Any]]) -> None:
+    insert_ignoring(session, QuarantinedRecord.__table__, rows, ("device_id", "source", "payload_hash"))
+
+
+def _base_row(item: Item, ctx: IngestContext) -> dict[str, Any]:
+    number = item.number
+    assert number is not None
+    return {
+        "device_id": ctx.device_id,
+        "division_id": ctx.division_id,
+        "rep_user_id": ctx.rep_user_id,
+        "source_key": item.key,
+        "number_raw": number.raw[:128],
+        "number_e164": number.e164,
+        "number_kind": number.kind.value,
+        "occurred_at": item.record.occurred_at,
+        "link_status": item.link.status,
+        "customer_id": item.link.primary,
+        "received_at": ctx.now,
+    }
+
+
+def link_items(session: Session, items: list[Item], ctx: IngestContext) -> None:
+    linkable = {i.number.e164 for i in items if i.number is not None and i.number.linkable and i.number.e164}
+    book = load_phone_book(session, linkable, [ctx.division_id])
+    for item in items:
+        number = item.number
+        if number is not None and number.linkable and number.e164:
+            item.link = book.resolve(
+                division_id=ctx.division_id,
+                e164=number.e164,
+                at=item.record.occurred_at,
+                rep_user_id=ctx.rep_user_id,
+            )
+
+
+def ingest_batch(
+    session: Session, source: Source, records: list[Any], ctx: IngestContext, max_batch: int
+) -> BatchResult:
+    """Run one batch through the pipeline and commit it; per-record results in input order."""
+    if len(records) > max_batch:
+        raise DomainError(f"at most {max_batch} records per batch", field="records", status_code=413)
+    results: list[RecordResult | None] = [None] * len(records)
+    items: list[Item] = []
+    rejected_rows: list[dict[str, Any]] = []
+
+    # decode + validate
+    for index, raw in enumerate(records):
+        try:
+            record = decode(source.schema, raw)
+            check_times(record, ctx)
+        except Rejected as rejected:
+            results[index] = RecordResult(
+                index=index,
+                source_id=_source_id(raw),
+                status="rejected",
+                reason=rejected.reason,
+                field=rejected.field,
+            )
+            rejected_rows.append(quarantine_row(ctx, source.name, raw, rejected))
+        else:
+            items.append(Item(index, record))
+
+    # dedupe (within the batch; against stored rows at insert time) + normalise
+    fresh: list[Item] = []
+    seen: set[str] = set()
+    for item in items:
+        item.key = source_key(ctx.secret, source.name, *source.key_parts(item.record))
+        if item.key in seen:
+            results[item.index] = RecordResult(
+                index=item.index, source_id=item.record.source_id, status="duplicate"
+            )
+            continue
+        seen.add(item.key)
+        item.number = normalised(source.number(item.record), ctx.region)
+        fresh.append(item)
+
+    # exclusion list: content discarded, only the key is counted
+    excluded = excluded_numbers(session, ctx.division_id)
+    kept: list[Item] = []
+    excluded_rows = []
+    for item in fresh:
+        if item.number is not None and item.number.e164 in excluded:
+            results[item.index] = RecordResult(
+                index=item.index, source_id=item.record.source_id, status="excluded"
+            )
+            excluded_rows.append(
+                {
+                    "device_id": ctx.device_id,
+                    "division_id": ctx.division_id,
+                    "source": source.name,
+                    "source_key": item.key,
+                    "received_at": ctx.now,
+                }
+            )
+        else:
+            kept.append(item)
+
+    link_items(session, kept, ctx)
+
+    # persist: detail rows, their timeline projection, alerts
+    for item in kept:
+        item.row = _base_row(item, ctx) | source.columns(item.record)
+    inserted = insert_new(
+        session,
+        source.model.__table__,
+        [item.row for item in kept],
+        ("device_id", "source_key"),
+        "source_key",
+    )
+    events: list[dict[str, Any]] = []
+    stored: list[dict[str, Any]] = []
+    for item in kept:
+        row_id = inserted.get(item.key)
+        if row_id is None:
+            results[item.index] = RecordResult(
+                index=item.index, source_id=item.record.source_id, status="duplicate"
+            )
+            continue
+        item.row["id"] = row_id
+        stored.append(item.row)
+        results[item.index] = RecordResult(
+            index=item.index, source_id=item.record.source_id, status="accepted", id=row_id
+        )
+        if item.link.status in (LinkStatus.linked, LinkStatus.ambiguous):
+            events += timeline_rows(source.table, item.row, item.link.customer_ids, ctx.now)
+    write_timeline(session, events)
+    insert_ignoring(session, ExcludedCapture.__table__, excluded_rows, ("device_id", "source", "source_key"))
+    quarantine(session, rejected_rows)
+    _alerts(session, source, stored, ctx)
+    if source.matches_recordings and stored:
+        times = [row["occurred_at"] for row in stored]
+        match_recordings(
+            session, device_id=ctx.device_id, start=min(times), end=max(times), tolerance=ctx.match_tolerance
+        )
+    session.commit()
+
+    result = BatchResult(results=[r for r in results if r is not None])
+    for r in result.results:
+        setattr(result, r.status, getattr(result, r.status) + 1)
+    log_event(
+        logger,
+        f"ingest.{source.name}.batch",
+        device_id=ctx.device_id,
+        records=len(records),
+        accepted=result.accepted,
+        duplicate=result.duplicate,
+        rejected=result.rejected,
+        excluded=result.excluded,
+    )
+    return result
+
+
+def _alerts(session: Session, source: Source, stored: list[dict[str, Any]], ctx: IngestContext) -> None:
+    """Keyword alerts over the new rows' text; a failure here is logged and never loses the batch."""
+    if source.text_column is None or not stored:
+        return
+    try:
+        matcher = matcher_for(session, ctx.division_id)
+        if matcher is None:
+            return
+        rows = []
+        for row in stored:
+            text = row[source.text_column]
+            if text:
+                rows += alert_rows(matcher, text, source_table=source.table, source=row, now=ctx.now)
+    except Exception as error:  # enrichment must not drop records
+        log_event(logger, "ingest.alerts.failed", logging.ERROR, source=source.name, error=repr(error))
+        return
+    write_alerts(session, rows)

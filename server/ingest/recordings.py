@@ -1,0 +1,297 @@
+"""Recordings: resumable, SHA-256-verified uploads, then the same steps as other records
+(normalise → exclude → link → persist), plus duration and call matching.
+
+1. ``start_upload``: the agent declares the file (SHA-256, size, name, path). Known content
+   needs no bytes (stored once, content-addressed); an excluded number needs none either.
+2. ``accept_chunk``: bytes are appended at the offset the server reports; a broken
+   connection loses nothing already received.
+3. When all bytes are in, the SHA-256 is checked, the file moves into the store and the
+   recording row is written (``register_recording``).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlmodel import Session
+
+from capture.audio import probe_audio
+from capture.recordings import parse_recording_name
+from crm.communications import (
+    RECORDING_TABLE,
+    CaptureSource,
+    ExcludedCapture,
+    LinkStatus,
+    Recording,
+    RecordingUpload,
+    TranscriptStatus,
+    UploadStatus,
+)
+from crm.devices import Device
+from crm.errors import Conflict, DomainError, NotFound
+from crm.linking import load_phone_book, timeline_rows, write_timeline
+from server.ingest.matching import match_recordings
+from server.ingest.numbers import excluded_numbers, normalised
+from server.ingest.persist import insert_ignoring, insert_new
+from server.ingest.pipeline import IngestContext, Rejected, check_times, decode, quarantine, quarantine_row
+from server.ingest.records import Text128, Text500
+from server.logs import get_logger, log_event
+from server.recordings.staging import Staging
+from server.recordings.store import RecordingStore
+
+logger = get_logger("ingest")
+
+
+class RecordingIn(BaseModel):
+    """The agent's declaration of one recording file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="Lowercase hex SHA-256 of the whole file.")
+    size_bytes: int = Field(ge=1)
+    file_name: Text500 = Field(min_length=1)
+    phone_path: Text500 = ""
+    started_at: AwareDatetime | None = Field(default=None, description="Overrides the time in the file name.")
+    modified_at: AwareDatetime | None = Field(default=None, description="The file's mtime on the phone.")
+    number: Text128 | None = Field(default=None, description="Overrides the number in the file name.")
+
+
+class UploadState(BaseModel):
+    status: Literal["upload", "complete", "duplicate", "excluded"]
+    upload_id: int | None = None
+    offset: int = Field(default=0, description="Bytes the server has; send the rest from here.")
+    size_bytes: int
+    recording_id: int | None = None
+
+
+def _zone(ctx: IngestContext) -> ZoneInfo:
+    try:
+        return ZoneInfo(ctx.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _upload_state(upload: RecordingUpload) -> UploadState:
+    done = upload.status is UploadStatus.complete or upload.status == UploadStatus.complete.value
+    return UploadState(
+        status="complete" if done else "upload",
+        upload_id=upload.id,
+        offset=upload.received,
+        size_bytes=upload.size_bytes,
+        recording_id=upload.recording_id,
+    )
+
+
+def start_upload(
+    session: Session, *, payload: Any, ctx: IngestContext, store: RecordingStore, max_bytes: int
+) -> UploadState:
+    try:
+        meta: RecordingIn = decode(RecordingIn, payload)
+        check_times(meta, ctx, ("started_at", "modified_at"))
+        if meta.size_bytes > max_bytes:
+            raise Rejected(f"file larger than {max_bytes} bytes", "size_bytes")
+    except Rejected as rejected:
+        quarantine(session, [quarantine_row(ctx, CaptureSource.recording, payload, rejected)])
+        session.commit()
+        raise DomainError(rejected.reason, field=rejected.field, status_code=422) from None
+
+    existing = session.execute(
+        select(Recording.id).where(Recording.device_id == ctx.device_id, Recording.source_key == meta.sha256)
+    ).scalar()
+    if existing is not None:
+        return UploadState(
+            status="duplicate", offset=meta.size_bytes, size_bytes=meta.size_bytes, recording_id=existing
+        )
+    name = parse_recording_name(meta.phone_path or meta.file_name)
+    number = normalised(meta.number or name.number, ctx.region)
+    if number.e164 is not None and number.e164 in excluded_numbers(session, ctx.division_id):
+        insert_ignoring(
+            session,
+            ExcludedCapture.__table__,
+            [
+                {
+                    "device_id": ctx.device_id,
+                    "division_id": ctx.division_id,
+                    "source": CaptureSource.recording,
+                    "source_key": meta.sha256,
+                    "received_at": ctx.now,
+                }
+            ],
+            ("device_id", "source", "source_key"),
+        )
+        session.commit()
+        return UploadState(status="excluded", size_bytes=meta.size_bytes)
+    if store.has(meta.sha256):
+        if store.size(meta.sha256) != meta.size_bytes:
+            raise DomainError(
+                "size_bytes does not match the stored content of this sha256", field="size_bytes"
+            )
+        recording_id = register_recording(session, meta=meta, ctx=ctx, store=store)
+        session.commit()
+        return UploadState(
+            status="complete", offset=meta.size_bytes, size_bytes=meta.size_bytes, recording_id=recording_id
+        )
+    upload = session.execute(
+        select(RecordingUpload).where(
+            RecordingUpload.device_id == ctx.device_id,
+            RecordingUpload.sha256 == meta.sha256,
+            RecordingUpload.status == UploadStatus.open,
+        )
+    ).scalar()
+    if upload is None or upload.size_bytes != meta.size_bytes:
+        upload = RecordingUpload(
+            device_id=ctx.device_id,
+            division_id=ctx.division_id,
+            sha256=meta.sha256,
+            size_bytes=meta.size_bytes,
+            meta=meta.model_dump(mode="json"),
+            created_at=ctx.now,
+            updated_at=ctx.now,
+        )
+        session.add(upload)
+        session.commit()
+    return _upload_state(upload)
+
+
+def get_upload(session: Session, *, device: Device, upload_id: int) -> RecordingUpload:
+    upload = session.get(RecordingUpload, upload_id)
+    if upload is None or upload.device_id != device.id:
+        raise NotFound("no such upload")
+    return upload
+
+
+def upload_state(session: Session, *, device: Device, upload_id: int) -> UploadState:
+    return _upload_state(get_upload(session, device=device, upload_id=upload_id))
+
+
+def check_chunk(session: Session, *, device: Device, upload_id: int, offset: int) -> RecordingUpload:
+    """The upload a chunk at ``offset`` may be appended to (409 tells the client where to resume)."""
+    upload = get_upload(session, device=device, upload_id=upload_id)
+    if upload.status == UploadStatus.complete:
+        raise Conflict(f"upload already complete (recording {upload.recording_id})", field="Upload-Offset")
+    if offset != upload.received:
+        raise Conflict(f"offset mismatch: the server has {upload.received} bytes", field="Upload-Offset")
+    return upload
+
+
+def record_chunk(
+    session: Session,
+    *,
+    upload: RecordingUpload,
+    written: int,
+    ctx: IngestContext,
+    store: RecordingStore,
+    staging: Staging,
+) -> UploadState:
+    """Count the bytes written; when the file is whole, verify it and register the recording."""
+    upload.received += written
+    upload.updated_at = ctx.now
+    session.add(upload)
+    if upload.received < upload.size_bytes:
+        session.commit()
+        return _upload_state(upload)
+    if staging.sha256(upload.id) != upload.sha256:  # type: ignore[arg-type]
+        staging.reset(upload.id)  # type: ignore[arg-type]
+        upload.received = 0
+        session.commit()
+        log_event(logger, "ingest.recording.sha256_mismatch", logging.WARNING, upload_id=upload.id)
+        raise DomainError(
+            "the file's SHA-256 does not match the declared one; upload restarted from offset 0",
+            field="sha256",
+            status_code=422,
+        )
+    store.put(staging.path(upload.id), upload.sha256)  # type: ignore[arg-type]
+    upload.recording_id = register_recording(
+        session, meta=RecordingIn.model_validate(upload.meta), ctx=ctx, store=store
+    )
+    upload.status = UploadStatus.complete
+    session.commit()
+    return _upload_state(upload)
+
+
+def _start_time(
+    meta: RecordingIn, name_time: datetime | None, duration: float | None, ctx: IngestContext
+) -> datetime | None:
+    if meta.started_at is not None:
+        return meta.started_at
+    if name_time is not None:
+        return name_time.replace(tzinfo=_zone(ctx)).astimezone(ctx.now.tzinfo)
+    if meta.modified_at is not None and duration is not None:
+        return meta.modified_at - timedelta(seconds=duration)
+    return None
+
+
+def register_recording(
+    session: Session, *, meta: RecordingIn, ctx: IngestContext, store: RecordingStore
+) -> int:
+    """Write the recording row (content already in the store); returns its id.
+
+    Duration failures are noted on the row (``problems``), never fatal.
+    """
+    name = parse_recording_name(meta.phone_path or meta.file_name)
+    number = normalised(meta.number or name.number, ctx.region)
+    with store.local_path(meta.sha256) as path:
+        audio = probe_audio(path)
+    started = _start_time(meta, name.started_at, audio.duration_s, ctx)
+    occurred_at = started or ctx.now
+    link_status, customer_ids = LinkStatus.unlinkable, ()
+    if number.linkable and number.e164:
+        link = load_phone_book(session, [number.e164], [ctx.division_id]).resolve(
+            division_id=ctx.division_id, e164=number.e164, at=occurred_at, rep_user_id=ctx.rep_user_id
+        )
+        link_status, customer_ids = link.status, link.customer_ids
+    elif number.e164 is None and not number.raw:
+        link_status = LinkStatus.unlinked  # no number in the name: linked through its call once matched
+    row = {
+        "device_id": ctx.device_id,
+        "division_id": ctx.division_id,
+        "rep_user_id": ctx.rep_user_id,
+        "source_key": meta.sha256,
+        "number_raw": number.raw[:128],
+        "number_e164": number.e164,
+        "number_kind": number.kind.value,
+        "occurred_at": occurred_at,
+        "direction": "unknown",
+        "link_status": link_status,
+        "customer_id": customer_ids[0] if customer_ids else None,
+        "received_at": ctx.now,
+        "sha256": meta.sha256,
+        "size_bytes": meta.size_bytes,
+        "file_name": name.file_name,
+        "phone_path": meta.phone_path,
+        "oem": name.oem.value,
+        "contact_name": name.contact_name,
+        "time_known": started is not None,
+        "call_id": None,
+        "duration_s": audio.duration_s,
+        "audio_format": audio.format,
+        "transcript_status": TranscriptStatus.pending if ctx.transcribe else TranscriptStatus.none,
+        "problems": {} if audio.reason is None else {"duration": audio.reason},
+    }
+    inserted = insert_new(session, Recording.__table__, [row], ("device_id", "source_key"), "source_key")
+    if meta.sha256 not in inserted:  # a concurrent upload of the same file won
+        return session.execute(
+            select(Recording.id).where(
+                Recording.device_id == ctx.device_id, Recording.source_key == meta.sha256
+            )
+        ).scalar_one()
+    row["id"] = inserted[meta.sha256]
+    write_timeline(session, timeline_rows(RECORDING_TABLE, row, customer_ids, ctx.now))
+    if started is not None:
+        match_recordings(
+            session, device_id=ctx.device_id, start=started, end=started, tolerance=ctx.match_tolerance
+        )
+    log_event(
+        logger,
+        "ingest.recording",
+        device_id=ctx.device_id,
+        recording_id=row["id"],
+        duration_s=audio.duration_s,
+        problem=audio.reason,
+    )
+    return row["id"]

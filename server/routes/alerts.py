@@ -1,0 +1,86 @@
+"""Keyword alerts on captured SMS and transcripts, and the keyword rules, for division managers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import Field
+from sqlmodel import select
+
+from crm.access import scope
+from crm.communications import AlertStatus, CaptureAlert
+from crm.org import Role, User
+from crm.types import utcnow
+from server.deps import SessionDep, client_ip, require_roles
+from server.ingest.rules import acknowledge_alert, keywords_of, set_keywords
+from server.routes.schemas import Read, Strict
+
+router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
+
+managers = require_roles(Role.executive, Role.division_head, Role.division_admin)
+
+
+class AlertRead(Read):
+    id: int
+    division_id: int
+    rep_user_id: int | None
+    device_id: int
+    source_table: str
+    source_id: int
+    keyword: str
+    context: str
+    occurred_at: datetime
+    status: AlertStatus
+    acknowledged_by_user_id: int | None
+    acknowledged_at: datetime | None
+
+
+class KeywordsIn(Strict):
+    keywords: list[str] = Field(max_length=1000)
+
+
+class KeywordsRead(Read):
+    division_id: int
+    keywords: list[str]
+
+
+@router.get("", response_model=list[AlertRead])
+def list_alerts(
+    session: SessionDep,
+    user: User = Depends(managers),
+    status: AlertStatus | None = AlertStatus.open,
+    division_id: int | None = None,
+    before_id: int | None = None,
+    limit: int = Query(default=100, ge=1, le=1000),
+) -> list[CaptureAlert]:
+    stmt = select(CaptureAlert).order_by(CaptureAlert.id.desc()).limit(limit)
+    if status is not None:
+        stmt = stmt.where(CaptureAlert.status == status)
+    if division_id is not None:
+        stmt = stmt.where(CaptureAlert.division_id == division_id)
+    if before_id is not None:
+        stmt = stmt.where(CaptureAlert.id < before_id)
+    return list(session.exec(scope(stmt, user, CaptureAlert)))
+
+
+@router.post("/{alert_id}/acknowledge", response_model=AlertRead)
+def post_acknowledge(alert_id: int, session: SessionDep, user: User = Depends(managers)) -> CaptureAlert:
+    return acknowledge_alert(session, actor=user, alert_id=alert_id, now=utcnow())
+
+
+@router.get("/keywords/{division_id}", response_model=KeywordsRead)
+def get_keywords(division_id: int, session: SessionDep, user: User = Depends(managers)) -> KeywordsRead:
+    return KeywordsRead(
+        division_id=division_id, keywords=keywords_of(session, actor=user, division_id=division_id)
+    )
+
+
+@router.put("/keywords/{division_id}", response_model=KeywordsRead)
+def put_keywords(
+    division_id: int, body: KeywordsIn, request: Request, session: SessionDep, user: User = Depends(managers)
+) -> KeywordsRead:
+    keywords = set_keywords(
+        session, actor=user, division_id=division_id, keywords=body.keywords, ip=client_ip(request)
+    )
+    return KeywordsRead(division_id=division_id, keywords=keywords)

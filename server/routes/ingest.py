@@ -1,0 +1,193 @@
+"""Ingestion API for the device agent (device-token auth), plus the capture exclusion list and the
+quarantine for users. The contract is documented in docs/ingestion.md."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, Header, Query, Request
+from pydantic import Field
+from sqlmodel import Session, select
+from starlette.concurrency import run_in_threadpool
+
+from crm.access import scope
+from crm.communications import CaptureSource, ExcludedNumber, ExclusionKind, QuarantinedRecord
+from crm.devices import Device
+from crm.errors import DomainError
+from crm.org import Role, User
+from crm.types import utcnow
+from server.config import Settings
+from server.deps import CurrentDevice, CurrentUser, SessionDep, SettingsDep, client_ip, require_roles
+from server.ingest.device_status import DeviceStatusResult, record_device_status
+from server.ingest.pipeline import IngestContext, ingest_batch
+from server.ingest.recordings import UploadState, check_chunk, record_chunk, start_upload, upload_state
+from server.ingest.records import BatchIn, BatchResult
+from server.ingest.rules import add_exclusion, remove_exclusion
+from server.ingest.sources import CALLS, SMS, Source
+from server.recordings.staging import Staging, TooManyBytes
+from server.recordings.store import get_store
+from server.routes.schemas import Read, Strict
+
+router = APIRouter(prefix="/api/v1/ingest", tags=["ingest"])
+
+
+def _context(device: Device, settings: Settings) -> IngestContext:
+    return IngestContext.for_device(device, settings, utcnow())
+
+
+def _batch(
+    source: Source, body: BatchIn, device: Device, session: Session, settings: Settings
+) -> BatchResult:
+    return ingest_batch(session, source, body.records, _context(device, settings), settings.ingest_max_batch)
+
+
+@router.post("/sms", response_model=BatchResult, response_model_exclude_none=True)
+def post_sms(body: BatchIn, device: CurrentDevice, session: SessionDep, settings: SettingsDep) -> BatchResult:
+    """A batch of SMS records; per-record results in input order."""
+    return _batch(SMS, body, device, session, settings)
+
+
+@router.post("/calls", response_model=BatchResult, response_model_exclude_none=True)
+def post_calls(
+    body: BatchIn, device: CurrentDevice, session: SessionDep, settings: SettingsDep
+) -> BatchResult:
+    """A batch of call-log records; per-record results in input order."""
+    return _batch(CALLS, body, device, session, settings)
+
+
+@router.post("/device-status", response_model=DeviceStatusResult)
+def post_device_status(
+    device: CurrentDevice, session: SessionDep, settings: SettingsDep, payload: Any = Body(...)
+) -> DeviceStatusResult:
+    """The phone's health; the newest report is kept on the device."""
+    return record_device_status(session, device=device, payload=payload, ctx=_context(device, settings))
+
+
+# The declaration is small JSON: it stays outside the upload prefix (/recordings) and its large body limit.
+@router.post("/recording-uploads", response_model=UploadState, response_model_exclude_none=True)
+def post_recording(
+    device: CurrentDevice, session: SessionDep, settings: SettingsDep, payload: Any = Body(...)
+) -> UploadState:
+    """Declare a recording file; the answer says whether (and from which offset) to send its bytes."""
+    return start_upload(
+        session,
+        payload=payload,
+        ctx=_context(device, settings),
+        store=get_store(settings),
+        max_bytes=settings.max_upload_bytes,
+    )
+
+
+@router.get("/recordings/{upload_id}", response_model=UploadState, response_model_exclude_none=True)
+def get_upload_state(upload_id: int, device: CurrentDevice, session: SessionDep) -> UploadState:
+    """How many bytes of the upload the server has (to resume after a broken connection)."""
+    return upload_state(session, device=device, upload_id=upload_id)
+
+
+@router.put("/recordings/{upload_id}", response_model=UploadState, response_model_exclude_none=True)
+async def put_recording_bytes(
+    upload_id: int,
+    request: Request,
+    device: CurrentDevice,
+    session: SessionDep,
+    settings: SettingsDep,
+    upload_offset: int = Header(ge=0, description="Where these bytes start; must equal the server's offset."),
+) -> UploadState:
+    """Append bytes (streamed to disk, never held in memory); the last chunk completes the upload."""
+    upload = await run_in_threadpool(
+        check_chunk, session, device=device, upload_id=upload_id, offset=upload_offset
+    )
+    staging = Staging(settings.recordings_dir / "staging")
+    try:
+        written = await staging.write(
+            upload.id,
+            upload_offset,
+            request.stream(),
+            upload.size_bytes - upload_offset,  # type: ignore[arg-type]
+        )
+    except TooManyBytes:
+        raise DomainError(
+            "more bytes than size_bytes declared", field="size_bytes", status_code=413
+        ) from None
+    return await run_in_threadpool(
+        record_chunk,
+        session,
+        upload=upload,
+        written=written.bytes,
+        ctx=_context(device, settings),
+        store=get_store(settings),
+        staging=staging,
+    )
+
+
+# --- for users: exclusion list and quarantine -------------------------------------------------
+
+
+class ExclusionIn(Strict):
+    number: str = Field(min_length=3, max_length=64)
+    kind: ExclusionKind = ExclusionKind.personal
+    division_id: int | None = None
+    label: str = Field(default="", max_length=100)
+
+
+class ExclusionRead(Read):
+    id: int
+    e164: str
+    division_id: int | None
+    kind: ExclusionKind
+    user_id: int | None
+    label: str
+    created_at: datetime
+
+
+class QuarantineRead(Read):
+    id: int
+    device_id: int
+    division_id: int
+    source: CaptureSource
+    source_id: str | None
+    reason: str
+    field: str | None
+    payload: str
+    received_at: datetime
+
+
+@router.get("/exclusions", response_model=list[ExclusionRead])
+def list_exclusions(session: SessionDep, user: CurrentUser) -> list[ExcludedNumber]:
+    stmt = select(ExcludedNumber).order_by(ExcludedNumber.id)
+    return list(session.exec(scope(stmt, user, ExcludedNumber)))
+
+
+@router.post("/exclusions", response_model=ExclusionRead, status_code=201)
+def post_exclusion(
+    body: ExclusionIn, request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser
+) -> ExcludedNumber:
+    return add_exclusion(
+        session,
+        actor=user,
+        number=body.number,
+        kind=body.kind,
+        division_id=body.division_id,
+        label=body.label,
+        region=settings.default_region,
+        ip=client_ip(request),
+    )
+
+
+@router.delete("/exclusions/{exclusion_id}", status_code=204)
+def delete_exclusion(exclusion_id: int, request: Request, session: SessionDep, user: CurrentUser) -> None:
+    remove_exclusion(session, actor=user, exclusion_id=exclusion_id, ip=client_ip(request))
+
+
+@router.get("/quarantine", response_model=list[QuarantineRead])
+def list_quarantine(
+    session: SessionDep,
+    user: User = Depends(require_roles(Role.executive, Role.division_head, Role.division_admin)),
+    before_id: int | None = None,
+    limit: int = Query(default=100, ge=1, le=1000),
+) -> list[QuarantinedRecord]:
+    stmt = select(QuarantinedRecord).order_by(QuarantinedRecord.id.desc()).limit(limit)
+    if before_id is not None:
+        stmt = stmt.where(QuarantinedRecord.id < before_id)
+    return list(session.exec(scope(stmt, user, QuarantinedRecord)))
