@@ -22,10 +22,11 @@ class Faults:
         self.storage_free_bytes = None
         self.provider_errors.clear()
 
-    def take_disconnect(self, sent: int) -> bool:
-        """True once, when a transfer has sent at least the configured number of bytes."""
+    def take_cut(self, sent: int, size: int) -> int | None:
+        """For a transfer that has sent `sent` bytes and is about to send `size` more: how many of those
+        to send before the connection drops (once), or None to send them all."""
         limit = self.disconnect_after_bytes
-        if limit is not None and sent >= limit:
-            self.disconnect_after_bytes = None
-            return True
-        return False
+        if limit is None or sent + size < limit:
+            return None
+        self.disconnect_after_bytes = None
+        return max(0, limit - sent)

@@ -27,13 +27,14 @@ def phone_dirs(state_dir: Path) -> list[Path]:
 
 
 def generate_fleet(state_dir: Path, count: int, *, seed: int = 1, brands: list[str] | None = None,
-                   days: int = 3, now: datetime | None = None, **options: object) -> list[Path]:
-    """Generate `count` phones as state_dir/phone-NN; brands cycle through the list (default: a market mix)."""
+                   days: int = 3, now: datetime | None = None, first: int = 0, **options: object) -> list[Path]:
+    """Generate `count` phones as state_dir/phone-NN (numbering after `first` existing ones);
+    brands cycle through the list (default: a market mix)."""
     if count < 1:
         raise FleetError("count must be at least 1")
     mix = brands or list(DEFAULT_MIX)
     made = []
-    for i in range(count):
+    for i in range(first, first + count):
         phone_dir = state_dir / f"phone-{i + 1:02d}"
         generate_phone(phone_dir, seed=seed * 1000 + i, oem=mix[i % len(mix)], days=days, now=now,
                        **options)  # type: ignore[arg-type]

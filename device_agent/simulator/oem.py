@@ -134,4 +134,4 @@ OEMS: dict[str, OemProfile] = {
         _pixel_folder, _pixel_name, "m4a", _pixel_serial, ("35325911", "35866411")),
 }
 
-DEFAULT_MIX = ("xiaomi", "xiaomi", "samsung", "huawei", "oppo", "vivo", "oneplus", "pixel")
+DEFAULT_MIX = ("xiaomi", "samsung", "huawei", "oppo", "vivo", "xiaomi", "oneplus", "pixel")

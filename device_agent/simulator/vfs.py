@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import posixpath
+import shutil
 import stat as st
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,6 +182,20 @@ class FileSystem:
             host.mkdir(parents=parents, exist_ok=parents)
         except FileNotFoundError as exc:
             raise FsError(errno.ENOENT, path) from exc
+
+    def remove(self, path: str, *, recursive: bool) -> None:
+        canonical = self.canonical(path)
+        if not self.is_writable(canonical) or canonical in _WRITABLE:
+            raise FsError(errno.EACCES, path)
+        host = self.host_path(canonical)
+        if host.is_dir() and not host.is_symlink():
+            if not recursive:
+                raise FsError(errno.EISDIR, path)
+            shutil.rmtree(host)
+        elif host.exists() or host.is_symlink():
+            host.unlink()
+        else:
+            raise FsError(errno.ENOENT, path)
 
     def used_bytes(self) -> int:
         """Bytes held in shared storage and /data/local/tmp."""

@@ -59,7 +59,10 @@ def header(command: int, arg0: int, arg1: int, length: int, check: int) -> bytes
 
 
 async def read_packet(reader: asyncio.StreamReader, *, max_payload: int, verify_checksum: bool) -> Packet:
-    """Read one packet; raises asyncio.IncompleteReadError at EOF and ProtocolError on garbage."""
+    """Read one packet; raises asyncio.IncompleteReadError at EOF and ProtocolError on garbage.
+
+    A CNXN's checksum is checked by the version it announces (the peer's version is not known before it).
+    """
     header = await reader.readexactly(HEADER_SIZE)
     command, arg0, arg1, length, check, magic = _HEADER.unpack(header)
     if magic != command ^ 0xFFFFFFFF:
@@ -69,6 +72,8 @@ async def read_packet(reader: asyncio.StreamReader, *, max_payload: int, verify_
     if length > max_payload:
         raise ProtocolError(f"payload of {length} bytes exceeds {max_payload}")
     data = await reader.readexactly(length) if length else b""
+    if command == A_CNXN:
+        verify_checksum = arg0 < VERSION_SKIP_CHECKSUM
     if verify_checksum and data and checksum(data) != check:
         raise ProtocolError("payload checksum mismatch")
     return Packet(command, arg0, arg1, data)

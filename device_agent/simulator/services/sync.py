@@ -103,11 +103,14 @@ async def _recv(core: PhoneCore, stream: Stream, transport: AdbTransport, path: 
                 # adbd's DATA and DONE usually reach the host in one packet; a lone 8-byte DONE
                 # would sit behind Nagle on the host's client socket.
                 packet += b"DONE" + _U32.pack(0)
-            await stream.write(packet)
-            sent += len(packet)
-            if not done and core.faults.take_disconnect(sent):
+            cut = core.faults.take_cut(sent, len(packet))
+            if cut is not None:
+                if cut:
+                    await stream.write(memoryview(packet)[:cut])
                 transport.abort()
                 raise StreamClosed
+            await stream.write(packet)
+            sent += len(packet)
     return True
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import re
 import stat as st
@@ -144,7 +145,7 @@ def toybox(inv: Invocation) -> int:
     return COMMANDS[name](Invocation(inv.phone, inv.session, name, inv.args[1:], inv.stdin, inv.env, inv.out))
 
 
-_TOYS = {"ls", "stat", "md5sum", "sha1sum", "sha256sum", "cat", "echo", "mkdir", "df", "date", "grep", "head",
+_TOYS = {"rm", "ls", "stat", "md5sum", "sha1sum", "sha256sum", "cat", "echo", "mkdir", "df", "date", "grep", "head",
          "tail", "wc", "true", "false", "id", "uptime", "sleep"}
 
 
@@ -222,6 +223,24 @@ def mkdir(inv: Invocation) -> int:
             inv.phone.fs.mkdir(path, parents="p" in flags)
         except FsError as exc:
             inv.out.err(f"mkdir: {path}: {exc.strerror}\n")
+            status = 1
+    return status
+
+
+@command("rm")
+def rm(inv: Invocation) -> int:
+    flags, paths, bad = _flags(inv.args, "rfRv")
+    if bad:
+        inv.out.err(f"rm: Unknown option '{bad}'\n")
+        return 1
+    status = 0
+    for path in paths:
+        try:
+            inv.phone.fs.remove(path, recursive=bool(flags & {"r", "R"}))
+        except FsError as exc:
+            if "f" in flags and exc.errno == errno.ENOENT:
+                continue
+            inv.out.err(f"rm: {path}: {exc.strerror}\n")
             status = 1
     return status
 

@@ -157,6 +157,9 @@ class Session:
         for redirect in cmd.redirects:
             if redirect.op == "<":
                 path = self.expand(redirect.target)
+                if path == "/dev/null":
+                    stdin = b""
+                    continue
                 try:
                     stdin = self.phone.fs.read_bytes(path)
                 except FsError as exc:
