@@ -1,0 +1,160 @@
+"""The latest position of each rep, and the live-map view of all of them.
+
+Per rep the position row also keeps where the rep has stayed (within the stop radius)
+since when; from that the map tells moving from stopped, and "visiting" means the rep
+checked in at a customer recently and has not moved away since.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from crm.access import scope
+from crm.devices import Device
+from crm.locations import Checkin, RepPosition
+from crm.org import User
+from lbs.coords import CoordSystem, convert
+from lbs.geo import haversine_m
+from lbs.points import Fix
+from server.config import Settings
+from server.locations.upsert import upsert
+
+
+class Freshness(StrEnum):
+    fresh = "fresh"
+    stale = "stale"
+    offline = "offline"
+
+
+class Motion(StrEnum):
+    moving = "moving"
+    stopped = "stopped"
+    visiting = "visiting"
+
+
+def advance_position(
+    session: Session,
+    *,
+    device: Device,
+    fixes: Sequence[tuple[Fix, str, bool | None]],
+    stop_radius_m: float,
+    now: datetime,
+) -> None:
+    """Move the rep's latest position forward over the good fixes ``(fix, source, charging)``."""
+    current = session.get(RepPosition, device.rep_user_id)
+    newer = sorted((f for f in fixes if current is None or f[0].time > current.time), key=lambda f: f[0].time)
+    if not newer:
+        return
+    first = newer[0][0]
+    if current is None:
+        anchor, since = (first.lat, first.lon), first.time
+    else:
+        anchor, since = (current.anchor_lat, current.anchor_lon), current.still_since
+    for fix, _, _ in newer:
+        if haversine_m(anchor[0], anchor[1], fix.lat, fix.lon) > stop_radius_m:
+            anchor, since = (fix.lat, fix.lon), fix.time
+    last, source, charging = newer[-1]
+    table = RepPosition.__table__
+    upsert(
+        session,
+        table,
+        {
+            "rep_user_id": device.rep_user_id, "division_id": device.division_id, "device_id": device.id,
+            "time": last.time, "lat": last.lat, "lon": last.lon, "accuracy_m": last.accuracy_m,
+            "speed_mps": last.speed_mps, "bearing_deg": last.bearing_deg, "battery_pct": last.battery_pct,
+            "charging": charging, "source": source, "anchor_lat": anchor[0], "anchor_lon": anchor[1],
+            "still_since": since, "updated_at": now,
+        },
+        conflict=("rep_user_id",),
+        only_if=table.c.time < last.time,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LiveRep:
+    position: RepPosition
+    name: str
+    freshness: Freshness
+    motion: Motion
+    age_s: float
+    still_s: float
+    visiting_customer_id: int | None
+
+
+def freshness(age_s: float, settings: Settings) -> Freshness:
+    if age_s <= settings.live_fresh_s:
+        return Freshness.fresh
+    return Freshness.stale if age_s <= settings.live_offline_s else Freshness.offline
+
+
+def _visiting(session: Session, positions: Iterable[RepPosition], since: datetime) -> dict[int, int]:
+    """Rep → customer of a check-in after ``since`` made where the rep still is."""
+    stays = {p.rep_user_id: p for p in positions}
+    if not stays:
+        return {}
+    latest = (
+        select(Checkin.rep_user_id, func.max(Checkin.occurred_at).label("at"))
+        .where(Checkin.rep_user_id.in_(stays), Checkin.occurred_at >= since)
+        .group_by(Checkin.rep_user_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Checkin.rep_user_id, Checkin.customer_id, Checkin.occurred_at).join(
+            latest, (Checkin.rep_user_id == latest.c.rep_user_id) & (Checkin.occurred_at == latest.c.at)
+        )
+    ).all()
+    # Still there: the current stay began no later than the check-in (with a little slack).
+    return {
+        rep: customer
+        for rep, customer, at in rows
+        if stays[rep].still_since <= at + timedelta(minutes=2)
+    }
+
+
+def live_reps(session: Session, *, actor: User, settings: Settings, now: datetime) -> list[LiveRep]:
+    """Every rep position the actor may see, with freshness and motion."""
+    rows = session.execute(
+        scope(select(RepPosition, User.display_name).join(User, User.id == RepPosition.rep_user_id), actor,
+              RepPosition).order_by(RepPosition.rep_user_id)
+    ).all()
+    positions = [p for p, _ in rows]
+    visiting = _visiting(session, positions, now - timedelta(seconds=settings.dispatch_visit_s))
+    out = []
+    for position, name in rows:
+        age = max(0.0, (now - position.time).total_seconds())
+        still = (position.time - position.still_since).total_seconds()
+        customer = visiting.get(position.rep_user_id)
+        if customer is not None:
+            motion = Motion.visiting
+        else:
+            motion = Motion.stopped if still >= settings.stop_min_duration_s else Motion.moving
+        out.append(LiveRep(position, name, freshness(age, settings), motion, age, still, customer))
+    return out
+
+
+def as_geojson(reps: Sequence[LiveRep], coords: CoordSystem) -> dict[str, Any]:
+    """A FeatureCollection of points (``properties.id`` is the rep id, stable for polling maps)."""
+    features = []
+    for r in reps:
+        p = r.position
+        lat, lon = convert(p.lat, p.lon, CoordSystem.WGS84, coords)
+        features.append({
+            "type": "Feature",
+            "id": p.rep_user_id,
+            "geometry": {"type": "Point", "coordinates": [lon, lat]},
+            "properties": {
+                "id": p.rep_user_id, "name": r.name, "device_id": p.device_id, "time": p.time.isoformat(),
+                "age_s": round(r.age_s), "freshness": r.freshness.value, "state": r.motion.value,
+                "still_s": round(r.still_s), "visiting_customer_id": r.visiting_customer_id,
+                "accuracy_m": p.accuracy_m, "speed_mps": p.speed_mps, "bearing_deg": p.bearing_deg,
+                "battery_pct": p.battery_pct, "charging": p.charging, "source": p.source,
+            },
+        })
+    return {"type": "FeatureCollection", "coords": coords.value, "features": features}

@@ -1,0 +1,67 @@
+"""Endpoints the tracker apps on the phones post to (docs/locations.md#trackers)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Depends, Request, Response
+from sqlmodel import Session
+
+from crm.devices import Device
+from crm.types import utcnow
+from server.config import Settings
+from server.deps import CurrentDevice, SessionDep, SettingsDep, current_device
+from server.locations.config import filter_config
+from server.locations.ingest import Incoming, ingest_fixes
+from server.locations.trackers import device_by_identifier, osmand_fixes, owntracks_fixes, traccar_json_fixes
+from server.logs import get_logger, log_event
+
+router = APIRouter(prefix="/api/v1/trackers", tags=["trackers"])
+logger = get_logger("locations")
+
+
+async def _raw_body(request: Request) -> bytes:
+    return await request.body()
+
+
+RawBody = Annotated[bytes, Depends(_raw_body)]
+
+
+def _store(session: Session, device: Device, fixes: list[Incoming], settings: Settings, protocol: str) -> None:
+    results = ingest_fixes(
+        session, device=device, items=list(enumerate(fixes)), config=filter_config(settings),
+        stop_radius_m=settings.stop_radius_m, now=utcnow(),
+    )
+    session.commit()
+    log_event(logger, f"ingest.tracker.{protocol}", device_id=device.id, fixes=len(fixes),
+              statuses=",".join(r.get("fix_status", r["status"]) for r in results))
+
+
+@router.post("/owntracks")
+def owntracks(device: CurrentDevice, session: SessionDep, settings: SettingsDep, body: RawBody) -> list[Any]:
+    """OwnTracks HTTP mode: one JSON message per POST with Basic auth (password: the device
+    token). Answers ``[]`` (no commands). Only ``_type: location`` carries a fix."""
+    fixes = owntracks_fixes(body, device)
+    if fixes:
+        _store(session, device, fixes, settings, "owntracks")
+    return []
+
+
+@router.api_route("/osmand", methods=["GET", "POST"], response_class=Response)
+def osmand(request: Request, session: SessionDep, settings: SettingsDep, body: RawBody) -> Response:
+    """OsmAnd / Traccar Client: query (or form) parameters, speed in knots; or the Traccar
+    Client 9 JSON body. The device identifier is the device token (or send Authorization)."""
+    if body and request.headers.get("content-type", "").startswith("application/json"):
+        identifier, fixes = traccar_json_fixes(body)
+    else:
+        params = dict(request.query_params)
+        if body:
+            params.update(parse_qsl(body.decode("utf-8", "replace")))
+        identifier, fixes = osmand_fixes(params, utcnow())
+    if request.headers.get("authorization"):
+        device = current_device(request, session)
+    else:
+        device = device_by_identifier(session, identifier, utcnow())
+    _store(session, device, fixes, settings, "osmand")
+    return Response(status_code=200)
