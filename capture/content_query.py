@@ -154,14 +154,14 @@ def _parse_rows(
         line = lines[i]
         if line.startswith("Row: "):
             m = header.match(line)
-            if m is not None and int(m.group(1)) == len(rows) + (values is not None):
+            expected = len(rows) + (values is not None)
+            if m is not None and int(m.group(1)) == expected:
                 if values is not None:
                     rows.append(_row(names, values, tail))
                 values = list(m.groups()[1:])
                 tail = [line[m.end() :]]
                 i += 1
                 continue
-            expected = len(rows) + (values is not None)
             header_of_expected = f"Row: {expected} "
             if m is None and (line.startswith(header_of_expected) or header_of_expected.startswith(line)):
                 if i == last:
@@ -252,7 +252,11 @@ def _check_projection(projection: Sequence[str]) -> None:
 
 @lru_cache(maxsize=32)
 def _header_regex(projection: tuple[str, ...]) -> re.Pattern[str]:
-    """``Row: N c0=(.*?), c1=(.*?), ..., cLast=`` for one projection."""
-    middle = ", ".join(f"{re.escape(name)}=(.*?)" for name in projection[:-1])
-    last = re.escape(projection[-1]) + "="
-    return re.compile(rf"Row: (\d+) {middle}, {last}" if middle else rf"Row: (\d+) {last}")
+    """``Row: N c0=`` then, per later column, ``(value), cK=`` in an atomic group.
+
+    Atomic groups take each separator at its first occurrence and never backtrack into
+    it: a hostile line repeating the column names costs linear time instead of the
+    exponential backtracking of plain lazy groups.
+    """
+    later = "".join(f"(?>(.*?), {re.escape(name)}=)" for name in projection[1:])
+    return re.compile(rf"Row: (\d+) {re.escape(projection[0])}={later}")

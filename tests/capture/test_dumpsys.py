@@ -1,7 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from capture import (
@@ -16,7 +16,7 @@ from capture import (
     parse_duration,
     parse_uptime,
 )
-from tests.capture.conftest import read
+from tests.capture.conftest import fuzz, read
 
 NOW = datetime(2024, 5, 1, 6, 30, tzinfo=UTC)
 
@@ -137,7 +137,7 @@ def test_bad_battery_output(text):
         parse_dumpsys_battery(text)
 
 
-@settings(max_examples=200, deadline=None)
+@fuzz(200)
 @given(st.text(max_size=300))
 def test_location_fuzz(text):
     try:
@@ -147,7 +147,7 @@ def test_location_fuzz(text):
     assert all(-90 <= f.lat <= 90 and -180 <= f.lon <= 180 for f in fixes)
 
 
-@settings(max_examples=200, deadline=None)
+@fuzz(200)
 @given(st.text(max_size=300))
 def test_battery_fuzz(text):
     try:

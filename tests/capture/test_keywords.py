@@ -1,8 +1,9 @@
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from capture import DEFAULT_KEYWORDS, KeywordMatcher
+from tests.capture.conftest import fuzz
 
 
 def test_default_keywords_with_context():
@@ -54,7 +55,7 @@ def test_many_keywords():
     assert [m.keyword for m in KeywordMatcher(keywords).find(text)] == ["词4999", "优惠", "词12"]
 
 
-@settings(max_examples=200, deadline=None)
+@fuzz(200)
 @given(st.lists(st.text(min_size=1, max_size=5), min_size=1, max_size=10), st.text(max_size=300))
 def test_every_match_is_a_keyword_in_the_text(keywords, text):
     try:

@@ -1,8 +1,9 @@
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from capture import ROLES, NormalisedNumber, NumberKind, mask, normalise, should_mask
+from tests.capture.conftest import fuzz
 
 
 @pytest.mark.parametrize(
@@ -82,7 +83,7 @@ def test_mask_policy():
     assert should_mask("intern", is_owner=True)
 
 
-@settings(max_examples=300, deadline=None)
+@fuzz(300)
 @given(st.text(max_size=60))
 def test_any_text_gives_a_result(raw):
     number = normalise(raw)

@@ -1,7 +1,7 @@
 from datetime import datetime
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from capture import (
@@ -12,7 +12,7 @@ from capture import (
     is_recording_file,
     parse_recording_name,
 )
-from tests.capture.conftest import DATA
+from tests.capture.conftest import DATA, fuzz
 
 
 def golden_names():
@@ -56,7 +56,7 @@ def test_recording_extensions():
     assert not is_recording_file("x.jpg") and not is_recording_file(".nomedia")
 
 
-@settings(max_examples=300, deadline=None)
+@fuzz(300)
 @given(st.text(max_size=300))
 def test_any_name_gives_a_result(name):
     result = parse_recording_name(name)

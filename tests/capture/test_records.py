@@ -1,7 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from capture import (
@@ -18,7 +18,7 @@ from capture import (
     parse_content_query,
     sms_from_row,
 )
-from tests.capture.conftest import read
+from tests.capture.conftest import fuzz, read
 
 
 def golden_sms():
@@ -102,14 +102,14 @@ def test_missing_optional_columns_of_old_android():
     assert call.duration == timedelta(0) and call.subscription_id is None and call.presentation is None
 
 
-@settings(max_examples=200, deadline=None)
+@fuzz(200)
 @given(st.dictionaries(st.sampled_from(SMS_PROJECTION), st.one_of(st.none(), st.text(max_size=30))))
 def test_arbitrary_sms_rows_decode_or_fail_typed(row):
     decoded = decode_sms_rows([row])
     assert len(decoded.records) + len(decoded.errors) == 1
 
 
-@settings(max_examples=200, deadline=None)
+@fuzz(200)
 @given(st.dictionaries(st.sampled_from(CALL_LOG_PROJECTION), st.one_of(st.none(), st.text(max_size=30))))
 def test_arbitrary_call_rows_decode_or_fail_typed(row):
     decoded = decode_call_rows([row])

@@ -5,7 +5,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from capture import (
@@ -17,7 +17,7 @@ from capture import (
     parse_owntracks,
     parse_traccar_json,
 )
-from tests.capture.conftest import read
+from tests.capture.conftest import fuzz, read
 
 NOW = datetime(2024, 5, 1, 7, 0, tzinfo=UTC)
 
@@ -165,7 +165,7 @@ json_values = st.recursive(
 keys = st.sampled_from(["_type", "lat", "lon", "tst", "tid", "acc", "vel", "cog", "batt", "bs", "alt", "topic"])
 
 
-@settings(max_examples=300, deadline=None)
+@fuzz(300)
 @given(st.dictionaries(keys, json_values | st.just("location")))
 def test_owntracks_fuzz(payload):
     try:
@@ -179,7 +179,7 @@ def test_owntracks_fuzz(payload):
 osmand_keys = st.sampled_from(["id", "lat", "lon", "timestamp", "speed", "bearing", "batt", "mock", "location"])
 
 
-@settings(max_examples=300, deadline=None)
+@fuzz(300)
 @given(st.dictionaries(osmand_keys, st.text(max_size=15)))
 def test_osmand_fuzz(params):
     try:
@@ -189,7 +189,7 @@ def test_osmand_fuzz(params):
     assert -180 <= fix.lon <= 180 and fix.time.tzinfo is not None
 
 
-@settings(max_examples=200, deadline=None)
+@fuzz(200)
 @given(json_values)
 def test_traccar_json_fuzz(body):
     with contextlib.suppress(PayloadError):
