@@ -6,6 +6,7 @@ A module that defines tables adds one import line here.
 from sqlmodel import SQLModel
 
 import crm.communications
+import crm.crm_tables
 import crm.locations
 import crm.models  # noqa: F401
 import server.auth.models

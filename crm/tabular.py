@@ -1,0 +1,55 @@
+"""Writing tables as CSV (UTF-8 with BOM, so Excel opens Chinese text correctly) or .xlsx."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from enum import StrEnum
+
+from openpyxl import Workbook
+
+from crm.errors import DomainError
+
+
+class TableFormat(StrEnum):
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+MEDIA_TYPES = {
+    TableFormat.csv: "text/csv; charset=utf-8",
+    TableFormat.xlsx: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def table_format(name: str) -> TableFormat:
+    try:
+        return TableFormat(name.lower())
+    except ValueError as exc:
+        raise DomainError("format must be csv or xlsx", field="format") from exc
+
+
+def _safe(value: object) -> object:
+    """Cells starting with = + - @ would run as formulas in a spreadsheet (CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") and not value[1:2].isdigit():
+        return "'" + value
+    return value
+
+
+def write_table(headers: Sequence[str], rows: Iterable[Sequence[object]], fmt: TableFormat) -> bytes:
+    if fmt is TableFormat.csv:
+        text = io.StringIO()
+        writer = csv.writer(text)
+        writer.writerow(headers)
+        for row in rows:
+            writer.writerow(["" if v is None else _safe(v) for v in row])
+        return ("\ufeff" + text.getvalue()).encode("utf-8")
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("data")
+    sheet.append(list(headers))
+    for row in rows:
+        sheet.append([_safe(v) for v in row])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

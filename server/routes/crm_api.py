@@ -1,0 +1,9 @@
+"""All CRM routes, mounted as one router (each domain keeps its own module)."""
+
+from fastapi import APIRouter
+
+from server.routes import crm_customers
+
+router = APIRouter()
+for module in (crm_customers,):
+    router.include_router(module.router)
