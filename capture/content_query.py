@@ -163,11 +163,11 @@ def _parse_rows(
                 i += 1
                 continue
             header_of_expected = f"Row: {expected} "
-            if m is None and (line.startswith(header_of_expected) or header_of_expected.startswith(line)):
-                if i == last:
-                    return _close(rows, names, values, tail), f"row {expected} cut short"
-                if values is None:
-                    raise ContentQueryFormatError(f"row 0 does not match the projection: {line[:80]!r}")
+            cut = m is None and (line.startswith(header_of_expected) or header_of_expected.startswith(line))
+            if cut and i == last:
+                return _close(rows, names, values, tail), f"row {expected} cut short"
+            if values is None:
+                raise ContentQueryFormatError(f"first line is not row 0 of this projection: {line[:80]!r}")
             anomalies.append(f"line {i + 1} looks like a row header inside a value")
         elif line.startswith(_ERROR_PREFIX) and _is_stack_trace(lines[i + 1 :]):
             error = _provider_error(lines[i:])

@@ -139,6 +139,11 @@ def test_wrong_projection_is_a_format_error():
         parse_content_query(text, CALL_LOG_PROJECTION)
 
 
+def test_output_not_starting_at_row_0_is_a_format_error():
+    with pytest.raises(ContentQueryFormatError):
+        parse_content_query(sms_line(3, "x") + "\n" + sms_line(4, "y"), SMS_PROJECTION)
+
+
 def test_garbage_is_a_format_error():
     with pytest.raises(ContentQueryFormatError):
         parse_content_query("/system/bin/sh: content: not found\n", SMS_PROJECTION)
