@@ -154,3 +154,7 @@ class ServerApi:
             content=data,
             headers={"Upload-Offset": str(offset), "Content-Type": "application/octet-stream"},
         ).json()
+
+    def positions(self, admin_token: str) -> list[dict[str, Any]]:
+        """The newest position of each rep the admin may see (live map)."""
+        return self.request("GET", "/api/v1/locations/live", token=admin_token).json()

@@ -242,6 +242,14 @@ class AgentStore:
             conn.execute("DELETE FROM outbox WHERE id = ?", (item_id,))
             conn.execute("DELETE FROM seen_file WHERE device = ? AND path = ?", (device, phone_path))
 
+    def drop_outbox(self, device: str) -> None:
+        """Forget everything queued for a phone (decommission); staged recordings are deleted."""
+        staged = self.staged_paths(device)
+        with self._write() as conn:
+            conn.execute("DELETE FROM outbox WHERE device = ?", (device,))
+        for path in staged:
+            Path(path).unlink(missing_ok=True)
+
     def rejected(self, device: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT device, kind, item_key, reason, field, rejected_at FROM rejected"
         rows = self._conn().execute(sql + (" WHERE device = ?" if device else "") + " ORDER BY id",

@@ -2,6 +2,7 @@
 
 import typer
 
+from device_agent.cli import app as agent_app
 from server.cli import db, demo, org, serve
 
 app = typer.Typer(
@@ -15,6 +16,7 @@ app.command("demo")(demo.demo)
 app.add_typer(db.app, name="db")
 app.add_typer(org.user_app, name="user")
 app.add_typer(org.division_app, name="division")
+app.add_typer(agent_app, name="agent")
 
 if __name__ == "__main__":
     app()
