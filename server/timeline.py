@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, tuple_
-from sqlmodel import Session
+from sqlalchemy import or_, tuple_
+from sqlmodel import Session, select
 
 from capture.phone import mask
 from crm.access import get_visible, scope, sees_full_numbers

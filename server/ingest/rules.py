@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from capture.keywords import DEFAULT_KEYWORDS, KeywordMatcher
 from capture.phone import normalise

@@ -24,6 +24,7 @@ from server.recordings.store import RecordingStore, get_store
 
 logger = get_logger("ingest")
 BATCH = 20
+ALERT_SOURCE_KEYS = ("id", "division_id", "rep_user_id", "device_id", "occurred_at")
 
 
 @lru_cache(maxsize=4)
@@ -46,7 +47,7 @@ def transcribe_one(
         recording.transcript_engine = transcript.engine if transcript else None
         matcher = matcher_for(session, recording.division_id) if recording.transcript else None
         if matcher is not None:
-            source = recording.model_dump()
+            source = {key: getattr(recording, key) for key in ALERT_SOURCE_KEYS}
             write_alerts(
                 session,
                 alert_rows(

@@ -48,7 +48,8 @@ def _read(recording: Recording, actor: User, owner_id: int | None) -> RecordingR
     number = recording.number_e164 or recording.number_raw
     if number and not sees_full_numbers(actor, owner_id):
         number = mask(number)
-    return RecordingRead.model_validate(recording.model_dump() | {"number": number})
+    fields = {name: getattr(recording, name) for name in RecordingRead.model_fields if name != "number"}
+    return RecordingRead.model_validate(fields | {"number": number})
 
 
 @router.get("", response_model=list[RecordingRead])
