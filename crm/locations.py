@@ -49,7 +49,7 @@ class LocationFix(SQLModel, table=True):
 
 
 class LocationDiscard(SQLModel, table=True):
-    """Fixes not stored (outside tracking hours), counted per device and UTC day."""
+    """Fixes not stored (outside tracking hours), counted per device and local day."""
 
     __tablename__ = "location_discard"
     __owner_column__ = "rep_user_id"
@@ -114,9 +114,9 @@ class Checkin(SQLModel, table=True):
     lon: float
     accuracy_m: float | None = None
     mock: bool = False
-    status: str = Field(sa_type=String(20), description="lbs.checkin.CheckinStatus")
-    distance_m: float
-    radius_m: float
+    status: str = Field(sa_type=String(20), description="lbs.checkin.CheckinStatus, or unverified (no site)")
+    distance_m: float | None = None
+    radius_m: float | None = None
     reason: str = Field(default="", max_length=200)
     note: str = Field(default="", max_length=1000)
     photo_sha256: str | None = Field(default=None, max_length=64)
@@ -150,8 +150,8 @@ class DispatchTask(SQLModel, table=True):
     lat: float
     lon: float
     status: str = Field(default=TaskStatus.assigned.value, sa_type=String(16))
-    distance_m: float
-    travel_s: float
+    distance_m: float | None = Field(default=None, description="From the rep's position when assigned.")
+    travel_s: float | None = None
     assigned_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

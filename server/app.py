@@ -10,7 +10,7 @@ from server.db import get_engine
 from server.errors import install_error_handlers
 from server.logs import configure_logging
 from server.middleware import BodyLimitMiddleware, RequestLogMiddleware
-from server.routes import alerts, audit, auth, crm_api, devices, health, ingest, locations, org, recordings, timeline, trackers
+from server.routes import alerts, audit, auth, checkins, crm_api, devices, dispatch, health, ingest, locations, org, recordings, route_plans, timeline, trackers
 
 # Paths whose bodies may exceed the general limit (streamed uploads).
 UPLOAD_PREFIXES = ("/api/v1/ingest/recordings",)
@@ -29,7 +29,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = engine or get_engine(settings)
     install_error_handlers(app)
-    for module in (health, auth, org, devices, audit, ingest, timeline, recordings, alerts, locations, trackers, crm_api):
+    for module in (health, auth, org, devices, audit, ingest, timeline, recordings, alerts, locations, trackers, crm_api, checkins, dispatch, route_plans):
         app.include_router(module.router)
     app.add_middleware(
         BodyLimitMiddleware,

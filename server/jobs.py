@@ -14,6 +14,8 @@ from sqlmodel import Session
 
 from server.auth.models import AuthToken
 from server.ingest.transcription import transcribe_pending
+from server.locations.geocoding import geocode_customers
+from server.locations.retention import purge_old_fixes
 
 JobFunc = Callable[[Session, datetime], int]
 
@@ -38,4 +40,6 @@ def purge_expired_tokens(session: Session, now: datetime) -> int:
 JOBS: list[Job] = [
     Job("purge_expired_tokens", purge_expired_tokens, timedelta(hours=1)),
     Job("transcribe_recordings", transcribe_pending, timedelta(minutes=1)),
+    Job("locations.geocode_customers", geocode_customers, timedelta(minutes=10)),
+    Job("locations.purge_old_fixes", purge_old_fixes, timedelta(hours=24)),
 ]

@@ -17,6 +17,7 @@ from lbs.stops import StopConfig
 from lbs.trajectory import TrajectoryConfig
 from lbs.visits import ReviewConfig
 from server.config import Settings
+from server.locations.ingest import FixPolicy
 
 
 def _clock(text: str) -> time:
@@ -75,6 +76,10 @@ def filter_config(settings: Settings) -> FilterConfig:
         rejected_sources=sources,
         working_hours=working_hours(settings),
     )
+
+
+def fix_policy(settings: Settings) -> FixPolicy:
+    return FixPolicy(filter_config(settings), settings.stop_radius_m, settings.time_zone)
 
 
 def stop_config(settings: Settings) -> StopConfig:

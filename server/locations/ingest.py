@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -38,6 +39,15 @@ FIX_COLUMNS = (
     "device_id", "division_id", "rep_user_id", "time", "lat", "lon", "accuracy_m", "speed_mps", "bearing_deg",
     "altitude_m", "battery_pct", "charging", "mock", "source", "provider", "status", "received_at",
 )
+
+
+@dataclass(frozen=True, slots=True)
+class FixPolicy:
+    """How fixes are judged: the filter, the stop radius of the live state, the local time zone."""
+
+    filter: FilterConfig
+    stop_radius_m: float
+    tz: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,11 +122,13 @@ def ingest_fixes(
     *,
     device: Device,
     items: Sequence[tuple[int, Incoming]],
-    config: FilterConfig,
-    stop_radius_m: float,
+    policy: FixPolicy,
     now: datetime,
 ) -> list[dict[str, Any]]:
-    """Store a device's fixes; returns one result dict per item (``index`` is the item's own)."""
+    """Store a device's fixes; returns one result dict per item (``index`` is the item's own).
+
+    Fixes outside tracking hours are counted per local day and not stored.
+    """
     results: list[dict[str, Any]] = []
     if not items:
         return results
@@ -129,8 +141,9 @@ def ingest_fixes(
             results.append({"index": index, "source_id": None, "status": "duplicate"})
         else:
             fresh.append((index, inc))
-    checked = filter_fixes([inc.fix for _, inc in fresh] + stored.context, config, now)
+    checked = filter_fixes([inc.fix for _, inc in fresh] + stored.context, policy.filter, now)
     rows, kept, discarded = [], [], Counter()
+    zone = ZoneInfo(policy.tz)
     seen: set[tuple[datetime, float, float]] = set()
     for c in checked:
         if c.index >= len(fresh):
@@ -138,7 +151,7 @@ def ingest_fixes(
         index, inc = fresh[c.index]
         f = inc.fix
         if c.status is FixStatus.OUTSIDE_HOURS:
-            discarded[f.time.date()] += 1
+            discarded[f.time.astimezone(zone).date()] += 1
             results.append({"index": index, "source_id": None, "status": "excluded",
                             "reason": "outside tracking hours"})
             continue
@@ -155,7 +168,7 @@ def ingest_fixes(
     _count_discards(session, device, discarded)
     if device.rep_user_id is not None:
         good = [(c.fix, inc.source, inc.charging) for c, inc in kept if c.ok]
-        advance_position(session, device=device, fixes=good, stop_radius_m=stop_radius_m, now=now)
+        advance_position(session, device=device, fixes=good, stop_radius_m=policy.stop_radius_m, now=now)
     results.sort(key=lambda r: r["index"])
     return results
 
@@ -179,15 +192,13 @@ def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def ingest_batch(
-    session: Session, *, device: Device, records: Sequence[Any], config: FilterConfig, stop_radius_m: float,
-    max_batch: int, now: datetime,
+    session: Session, *, device: Device, records: Sequence[Any], policy: FixPolicy, max_batch: int, now: datetime
 ) -> dict[str, Any]:
     """The agent's batch: per-record results in input order, committed in one transaction."""
     if len(records) > max_batch:
         raise DomainError(f"at most {max_batch} records per batch", field="records", status_code=413)
     items, rejected = decode_records(records)
-    results = ingest_fixes(session, device=device, items=items, config=config, stop_radius_m=stop_radius_m,
-                           now=now)
+    results = ingest_fixes(session, device=device, items=items, policy=policy, now=now)
     session.commit()
     out = summarise(sorted(results + rejected, key=lambda r: r["index"]))
     log_event(logger, "ingest.locations.batch", device_id=device.id, records=len(records),

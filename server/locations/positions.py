@@ -94,7 +94,7 @@ def freshness(age_s: float, settings: Settings) -> Freshness:
     return Freshness.stale if age_s <= settings.live_offline_s else Freshness.offline
 
 
-def _visiting(session: Session, positions: Iterable[RepPosition], since: datetime) -> dict[int, int]:
+def visiting_reps(session: Session, positions: Iterable[RepPosition], since: datetime) -> dict[int, int]:
     """Rep → customer of a check-in after ``since`` made where the rep still is."""
     stays = {p.rep_user_id: p for p in positions}
     if not stays:
@@ -125,7 +125,7 @@ def live_reps(session: Session, *, actor: User, settings: Settings, now: datetim
               RepPosition).order_by(RepPosition.rep_user_id)
     ).all()
     positions = [p for p, _ in rows]
-    visiting = _visiting(session, positions, now - timedelta(seconds=settings.dispatch_visit_s))
+    visiting = visiting_reps(session, positions, now - timedelta(seconds=settings.dispatch_visit_s))
     out = []
     for position, name in rows:
         age = max(0.0, (now - position.time).total_seconds())

@@ -12,7 +12,7 @@ from crm.devices import Device
 from crm.types import utcnow
 from server.config import Settings
 from server.deps import CurrentDevice, SessionDep, SettingsDep, current_device
-from server.locations.config import filter_config
+from server.locations.config import fix_policy
 from server.locations.ingest import Incoming, ingest_fixes
 from server.locations.trackers import device_by_identifier, osmand_fixes, owntracks_fixes, traccar_json_fixes
 from server.logs import get_logger, log_event
@@ -30,8 +30,8 @@ RawBody = Annotated[bytes, Depends(_raw_body)]
 
 def _store(session: Session, device: Device, fixes: list[Incoming], settings: Settings, protocol: str) -> None:
     results = ingest_fixes(
-        session, device=device, items=list(enumerate(fixes)), config=filter_config(settings),
-        stop_radius_m=settings.stop_radius_m, now=utcnow(),
+        session, device=device, items=list(enumerate(fixes)), policy=fix_policy(settings),
+        now=utcnow(),
     )
     session.commit()
     log_event(logger, f"ingest.tracker.{protocol}", device_id=device.id, fixes=len(fixes),
@@ -48,7 +48,8 @@ def owntracks(device: CurrentDevice, session: SessionDep, settings: SettingsDep,
     return []
 
 
-@router.api_route("/osmand", methods=["GET", "POST"], response_class=Response)
+@router.get("/osmand", response_class=Response, operation_id="tracker_osmand_get")
+@router.post("/osmand", response_class=Response, operation_id="tracker_osmand_post")
 def osmand(request: Request, session: SessionDep, settings: SettingsDep, body: RawBody) -> Response:
     """OsmAnd / Traccar Client: query (or form) parameters, speed in knots; or the Traccar
     Client 9 JSON body. The device identifier is the device token (or send Authorization)."""

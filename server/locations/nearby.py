@@ -1,0 +1,99 @@
+"""Customers within R of a point and the K nearest, inside SQL on both backends.
+
+``customer.geocell`` (crm.geo) is an indexed integer cell key. A query turns the circle
+into the cells that may hold a point within R (lbs.cells), reads those rows as a few
+index ranges (one per cell row), and measures exact distances on the candidates.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import and_, or_, select
+from sqlmodel import Session
+
+from crm.access import scope
+from crm.customers import Customer
+from crm.errors import DomainError
+from crm.geo import GEOCELL_LEVEL
+from crm.org import User
+from lbs.cells import cells_covering
+from lbs.errors import LbsError
+from lbs.geo import haversine_np
+
+#: Largest radius a query may ask for (and how far "nearest" looks).
+MAX_RADIUS_M = 100_000.0
+_FIRST_RADIUS_M = 1_000.0
+
+
+@dataclass(frozen=True, slots=True)
+class NearCustomer:
+    id: int
+    name: str
+    lat: float
+    lon: float
+    distance_m: float
+    owner_id: int | None
+    checkin_radius_m: float | None
+
+
+def _ranges(cells: list[int]) -> list[tuple[int, int]]:
+    """Sorted cell ids → runs of consecutive ids (first, last)."""
+    runs = []
+    for _, group in itertools.groupby(enumerate(cells), key=lambda p: p[1] - p[0]):
+        ids = [c for _, c in group]
+        runs.append((ids[0], ids[-1]))
+    return runs
+
+
+def customers_within(
+    session: Session, *, actor: User, lat: float, lon: float, radius_m: float, limit: int | None = None
+) -> list[NearCustomer]:
+    """Visible customers within ``radius_m`` of (lat, lon), nearest first."""
+    if not (math.isfinite(radius_m) and 0 <= radius_m <= MAX_RADIUS_M):
+        raise DomainError(f"radius_m must be between 0 and {MAX_RADIUS_M:.0f}", field="radius_m")
+    try:
+        cells = cells_covering(lat, lon, radius_m, GEOCELL_LEVEL)
+    except LbsError as exc:
+        raise DomainError(str(exc), field=exc.field or "lat") from exc
+    column = Customer.geocell
+    where = or_(*(column == a if a == b else and_(column >= a, column <= b) for a, b in _ranges(cells)))
+    stmt = select(
+        Customer.id, Customer.name, Customer.lat, Customer.lon, Customer.owner_id, Customer.checkin_radius_m
+    ).where(where, Customer.merged_into_id.is_(None))
+    rows = session.execute(scope(stmt, actor, Customer)).all()
+    if not rows:
+        return []
+    la = np.fromiter((r[2] for r in rows), dtype=np.float64, count=len(rows))
+    lo = np.fromiter((r[3] for r in rows), dtype=np.float64, count=len(rows))
+    dist = haversine_np(lat, lon, la, lo)
+    inside = np.flatnonzero(dist <= radius_m)
+    order = inside[np.lexsort(([rows[i][0] for i in inside], dist[inside]))]
+    if limit is not None:
+        order = order[:limit]
+    return [
+        NearCustomer(rows[i][0], rows[i][1], rows[i][2], rows[i][3], float(dist[i]), rows[i][4], rows[i][5])
+        for i in order.tolist()
+    ]
+
+
+def nearest_customers(
+    session: Session, *, actor: User, lat: float, lon: float, k: int, max_radius_m: float = MAX_RADIUS_M
+) -> list[NearCustomer]:
+    """The ``k`` nearest visible customers within ``max_radius_m``, nearest first.
+
+    The search circle doubles until it holds ``k`` customers: everything outside a circle
+    is farther than everything inside it, so those are the true nearest.
+    """
+    if k < 1:
+        raise DomainError("k must be at least 1", field="k")
+    limit = min(max_radius_m, MAX_RADIUS_M)
+    radius = min(_FIRST_RADIUS_M, limit)
+    while True:
+        found = customers_within(session, actor=actor, lat=lat, lon=lon, radius_m=radius, limit=k)
+        if len(found) >= k or radius >= limit:
+            return found
+        radius = min(limit, radius * 2)
