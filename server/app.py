@@ -10,7 +10,23 @@ from server.db import get_engine
 from server.errors import install_error_handlers
 from server.logs import configure_logging
 from server.middleware import BodyLimitMiddleware, RequestLogMiddleware
-from server.routes import alerts, audit, auth, checkins, crm_api, devices, dispatch, health, ingest, locations, org, recordings, route_plans, timeline, trackers
+from server.routes import (
+    alerts,
+    audit,
+    auth,
+    checkins,
+    crm_api,
+    devices,
+    dispatch,
+    health,
+    ingest,
+    locations,
+    org,
+    recordings,
+    route_plans,
+    timeline,
+    trackers,
+)
 
 # Paths whose bodies may exceed the general limit (streamed uploads).
 UPLOAD_PREFIXES = ("/api/v1/ingest/recordings",)
