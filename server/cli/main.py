@@ -3,7 +3,7 @@
 import typer
 
 from device_agent.cli import app as agent_app
-from server.cli import db, demo, org, serve
+from server.cli import backup, db, demo, org, serve
 
 app = typer.Typer(
     help="fieldcrm: CRM for field-sales teams whose company phones capture their own work.",
@@ -13,6 +13,8 @@ app = typer.Typer(
 app.command("serve")(serve.serve)
 app.command("scheduler")(serve.scheduler)
 app.command("demo")(demo.demo)
+app.command("backup")(backup.backup)
+app.command("restore")(backup.restore)
 app.add_typer(db.app, name="db")
 app.add_typer(org.user_app, name="user")
 app.add_typer(org.division_app, name="division")
