@@ -1,0 +1,96 @@
+"""Customer list and customer 360 (profile, contacts, timeline with recordings)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlmodel import Session, select
+
+from crm.access import scope, sees_full_numbers
+from crm.customer_service import active_phones, list_customers, summaries, visible_customer
+from crm.customers import Contact
+from crm.errors import DomainError, NotFound
+from crm.org import User
+from crm.phones import shown
+from crm.timeline import TimelineEvent
+from dashboard.auth import page_roles
+from dashboard.i18n import Translator, request_locale
+from dashboard.lookups import user_names
+from dashboard.nav import SALES
+from dashboard.web import render
+from server.deps import SessionDep, SettingsDep
+from server.routes.crm_customers import FilterDep
+
+router = APIRouter(include_in_schema=False)
+SalesUser = Annotated[User, Depends(page_roles(*SALES))]
+
+
+def timeline_kinds(session: Session, actor: User, customer_id: int) -> list[str]:
+    """The kinds of event this customer's timeline holds (offered as filters)."""
+    stmt = select(TimelineEvent.kind).where(TimelineEvent.customer_id == customer_id).distinct()
+    return sorted(session.exec(scope(stmt, actor, TimelineEvent)))
+
+
+@router.get("/customers", response_class=HTMLResponse)
+def customer_list(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: SalesUser,
+    filters: FilterDep,
+    cursor: str | None = Query(default=None, max_length=500),
+) -> Response:
+    try:
+        page = list_customers(
+            session, actor=user, filters=filters, cursor=cursor, limit=50, region=settings.default_region
+        )
+    except DomainError as exc:
+        return render(
+            request, "error.html", user=user, status_code=exc.status_code, message_key="error.bad_request"
+        )
+    owners = user_names(session, user, (c.owner_id for c in page.items))
+    return render(
+        request,
+        "customers.html",
+        user=user,
+        customers=page.items,
+        owners=owners,
+        filters=filters,
+        next_cursor=page.next_cursor,
+    )
+
+
+@router.get("/customers/{customer_id}", response_class=HTMLResponse)
+def customer_360(request: Request, session: SessionDep, user: SalesUser, customer_id: int) -> Response:
+    try:
+        customer = visible_customer(session, user, customer_id)
+    except NotFound:
+        return render(request, "error.html", user=user, status_code=404, message_key="error.not_found")
+    summary = summaries(session, user, [customer])[0]
+    is_owner = customer.owner_id is not None and customer.owner_id == user.id
+    phones = active_phones(session, [customer_id]).get(customer_id, [])
+    contacts = session.exec(
+        scope(select(Contact), user, Contact)
+        .where(Contact.customer_id == customer_id)
+        .order_by(Contact.is_primary.desc(), Contact.id)
+    ).all()
+    contact_phones = {
+        c.id: [shown(p.e164, full=is_owner) for p in phones if p.contact_id == c.id] for c in contacts
+    }
+    t = Translator(request_locale(request, user))
+    return render(
+        request,
+        "customer.html",
+        user=user,
+        customer=customer,
+        summary=summary,
+        owner_name=user_names(session, user, [customer.owner_id]).get(customer.owner_id or 0, ""),
+        contacts=contacts,
+        contact_phones=contact_phones,
+        company_phones=[shown(p.e164, full=is_owner) for p in phones if p.contact_id is None],
+        may_unmask=not is_owner and bool(phones) and sees_full_numbers(user, customer.owner_id),
+        kinds=timeline_kinds(session, user, customer_id),
+        messages=t.messages("timeline"),
+    )

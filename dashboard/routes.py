@@ -1,0 +1,11 @@
+"""The dashboard's pages under one router (registered in ``server.app.create_app``)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from dashboard.pages import account, customers, live_map
+
+router = APIRouter(include_in_schema=False)
+for _page in (account, customers, live_map):
+    router.include_router(_page.router)
