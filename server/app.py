@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
+from dashboard import routes as dashboard
+from dashboard.install import mount_dashboard
 from server.config import Settings, get_settings
 from server.db import get_engine
 from server.errors import install_error_handlers
@@ -45,8 +47,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = engine or get_engine(settings)
     install_error_handlers(app)
-    for module in (health, auth, org, devices, audit, ingest, timeline, recordings, alerts, locations, trackers, crm_api, checkins, dispatch, route_plans):
+    for module in (health, auth, org, devices, audit, ingest, timeline, recordings, alerts, locations, trackers, crm_api, checkins, dispatch, route_plans, dashboard):
         app.include_router(module.router)
+    mount_dashboard(app)
     app.add_middleware(
         BodyLimitMiddleware,
         default_limit=settings.max_body_bytes,
