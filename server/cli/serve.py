@@ -3,9 +3,7 @@ from __future__ import annotations
 import typer
 import uvicorn
 
-from server.app import create_app
 from server.cli.common import checked_settings, fail, ready_engine
-from server.scheduler import run_forever
 
 
 def serve(
@@ -19,6 +17,8 @@ def serve(
     if workers > 1 and settings.is_sqlite:
         raise fail("--workers > 1 needs PostgreSQL (FIELDCRM_DATABASE_URL); SQLite serves one worker")
     engine = ready_engine(settings, migrate=migrate)
+    from server.app import create_app  # the whole app; imported only when serving keeps `--help` fast
+
     if workers > 1:
         uvicorn.run("server.asgi:app", host=host, port=port, workers=workers, log_level="warning")
     else:
@@ -27,5 +27,7 @@ def serve(
 
 def scheduler(migrate: bool = typer.Option(False, "--migrate")) -> None:
     """Run the scheduled jobs (pool reclaim, SLA escalation, reminders, retention). One runs at a time."""
+    from server.scheduler import run_forever  # imports every job's module
+
     settings = checked_settings()
     run_forever(ready_engine(settings, migrate=migrate))
