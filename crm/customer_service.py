@@ -597,7 +597,7 @@ def get_customer(session: Session, *, actor: User, customer_id: int, ip: str = "
 
     detail = CustomerDetail.model_validate(
         {
-            **customer.model_dump(),
+            **{k: getattr(customer, k) for k in CustomerDetail.model_fields if hasattr(customer, k)},
             "phones": [shown(p.e164, full=full) for p in phones],
             "numbers_masked": not full,
             "contacts": [

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete
 from sqlmodel import Session
 
+from crm.pool_jobs import reclaim_pool, warn_pool_reclaim
 from server.auth.models import AuthToken
 from server.ingest.transcription import transcribe_pending
 from server.locations.geocoding import geocode_customers
@@ -42,4 +43,6 @@ JOBS: list[Job] = [
     Job("transcribe_recordings", transcribe_pending, timedelta(minutes=1)),
     Job("locations.geocode_customers", geocode_customers, timedelta(minutes=10)),
     Job("locations.purge_old_fixes", purge_old_fixes, timedelta(hours=24)),
+    Job("crm.pool_reclaim", reclaim_pool, timedelta(hours=1)),
+    Job("crm.pool_warn", warn_pool_reclaim, timedelta(hours=6)),
 ]

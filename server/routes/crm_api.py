@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from server.routes import crm_customers
+from server.routes import crm_customers, crm_pool
 
 router = APIRouter()
-for module in (crm_customers,):
+for module in (crm_customers, crm_pool):
     router.include_router(module.router)
