@@ -85,7 +85,7 @@ class AdbServer:
         state = self.state_of(serial)
         if state != READY:
             raise DeviceNotReady(serial, "absent" if state == GONE else state)
-        return Phone(self.client.device(serial), serial)
+        return Phone(self.client, serial)
 
     def connect(self, address: str) -> str:
         """``adb connect host:port``; returns adb's answer (it never raises for an unreachable phone)."""

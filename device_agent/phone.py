@@ -17,6 +17,7 @@ import adbutils
 from adbutils.errors import AdbError
 
 from device_agent.errors import DeviceGone
+from device_agent.syncproto import SyncFailed, SyncSession
 
 END = "__fieldcrm_done__"
 
@@ -30,22 +31,50 @@ class RemoteFile:
 
 
 class Phone:
-    def __init__(self, device: adbutils.AdbDevice, serial: str) -> None:
-        self.device = device
+    """Not thread-safe: one thread works with a phone at a time (the file-sync session is shared)."""
+
+    def __init__(self, client: adbutils.AdbClient, serial: str) -> None:
+        self.client = client
+        self.device = client.device(serial)
         self.serial = serial
+        self._sync: SyncSession | None = None
+
+    def close(self) -> None:
+        if self._sync is not None:
+            self._sync.close()
+            self._sync = None
 
     @contextmanager
     def _adb(self, what: str) -> Iterator[None]:
         try:
             yield
         except (AdbError, OSError, EOFError) as exc:
+            if self._sync is not None:
+                self._sync.close()
+                self._sync = None
             raise DeviceGone(f"{self.serial}: connection lost during {what}: {exc or type(exc).__name__}") from exc
+
+    def _session(self) -> SyncSession:
+        if self._sync is None:
+            self._sync = SyncSession(self.client, self.serial)
+        return self._sync
+
+    def _shell(self, command: str, timeout: float) -> str:
+        """``shell:`` on a direct transport (adbutils would first ask the server its version)."""
+        with self._adb(command.split(" ", 1)[0]):
+            conn = self.client.make_connection(timeout=timeout)
+            with conn:
+                conn.send_command(f"host:transport:{self.serial}")
+                conn.check_okay()
+                conn.send_command(f"shell:{command}")
+                conn.check_okay()
+                out = conn.read_until_close(encoding="utf-8")
+        assert isinstance(out, str)
+        return out
 
     def shell(self, command: str, *, timeout: float = 120) -> str:
         """Run ``command``; the output must end with our marker, otherwise the link broke mid-way."""
-        with self._adb(command.split(" ", 1)[0]):
-            out = self.device.shell(f"{command}; echo {END}", timeout=timeout, rstrip=False)
-        assert isinstance(out, str)
+        out = self._shell(f"{command}; echo {END}", timeout)
         text = out.replace("\r\n", "\n")
         body, sep, _ = text.rpartition(f"{END}\n") if text.endswith("\n") else text.rpartition(END)
         if not sep:
@@ -54,10 +83,7 @@ class Phone:
 
     def shell_raw(self, command: str, *, timeout: float = 300) -> str:
         """Output as is (for commands that carry their own end marker, e.g. ``content query``)."""
-        with self._adb(command.split(" ", 1)[0]):
-            out = self.device.shell(command, timeout=timeout, rstrip=False)
-        assert isinstance(out, str)
-        return out
+        return self._shell(command, timeout)
 
     def props(self) -> dict[str, str]:
         props: dict[str, str] = {}
@@ -70,17 +96,8 @@ class Phone:
     def listdir(self, path: str) -> list[RemoteFile]:
         """Entries of a folder (``[]`` when it does not exist)."""
         with self._adb("sync LIST"):
-            entries = list(self.device.sync.iter_directory(path))
-        return [
-            RemoteFile(
-                path=posixpath.join(path, e.path),
-                size=e.size,
-                mtime=int(e.mtime.timestamp()) if e.mtime else 0,
-                is_dir=stat.S_ISDIR(e.mode),
-            )
-            for e in entries
-            if e.path not in (".", "..")
-        ]
+            entries = self._session().list(path)
+        return [RemoteFile(posixpath.join(path, e.name), e.size, e.mtime, stat.S_ISDIR(e.mode)) for e in entries]
 
     def walk(self, path: str, depth: int = 3) -> list[RemoteFile]:
         """Files under ``path``, descending at most ``depth`` folders."""
@@ -95,21 +112,27 @@ class Phone:
 
     def stat(self, path: str) -> RemoteFile | None:
         with self._adb("sync STAT"):
-            info = self.device.sync.stat(path)
-        if info.mtime is None and info.size == 0 and info.mode == 0:
-            return None
-        return RemoteFile(path, info.size, int(info.mtime.timestamp()) if info.mtime else 0, stat.S_ISDIR(info.mode))
+            entry = self._session().stat(path)
+        return None if entry is None else RemoteFile(path, entry.size, entry.mtime, stat.S_ISDIR(entry.mode))
 
-    def pull(self, path: str, out: BinaryIO, on_chunk: Callable[[bytes], None] | None = None) -> int:
-        """Stream a file into ``out``; returns the byte count. A broken link raises :class:`DeviceGone`."""
-        total = 0
-        with self._adb(f"pull of {path}"):
-            for chunk in self.device.sync.iter_content(path):
-                out.write(chunk)
-                if on_chunk is not None:
-                    on_chunk(chunk)
-                total += len(chunk)
-        return total
+    def pull(self, path: str, out: BinaryIO, on_chunk: Callable[[bytes], None] | None = None) -> int | None:
+        """Stream a file into ``out``; ``None`` when the phone refuses it (e.g. deleted meanwhile).
+
+        A broken link raises :class:`DeviceGone`.
+        """
+
+        def write(chunk: bytes) -> None:
+            out.write(chunk)
+            if on_chunk is not None:
+                on_chunk(chunk)
+
+        try:
+            with self._adb(f"pull of {path}"):
+                return self._session().recv(path, write)
+        except DeviceGone as exc:
+            if isinstance(exc.__cause__, SyncFailed):
+                return None
+            raise
 
     def push_bytes(self, data: bytes, path: str) -> None:
         with self._adb(f"push to {path}"):

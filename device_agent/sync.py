@@ -137,8 +137,11 @@ def sync_phone(agent: Agent, adb_serial: str, progress: SyncProgress | None = No
         credential = agent.credentials.get(device)
         if credential is None:
             raise NotEnrolled(f"{device} is not enrolled: run `fieldcrm agent provision {adb_serial}` first")
-        with agent.device_lock(device), agent.api() as api:
-            _run(agent, api, phone, device, props, credential.token, report, say)
+        try:
+            with agent.device_lock(device), agent.api() as api:
+                _run(agent, api, phone, device, props, credential.token, report, say)
+        finally:
+            phone.close()
     except DeviceNotReady as exc:
         report.result, report.message = "not_ready", str(exc)
     except NotEnrolled as exc:

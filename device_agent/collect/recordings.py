@@ -71,10 +71,8 @@ def _pull(ctx: SyncContext, remote: RemoteFile) -> tuple[Path, str] | None:
         raise
     except DeviceGone:
         part.unlink(missing_ok=True)
-        if ctx.phone.stat(remote.path) is None:  # deleted on the phone between listing and pull
-            return None
         raise
-    after = ctx.phone.stat(remote.path)
+    after = ctx.phone.stat(remote.path) if size is not None else None
     if size != remote.size or after is None or (after.size, after.mtime) != (remote.size, remote.mtime):
         part.unlink(missing_ok=True)
         return None

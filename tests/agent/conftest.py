@@ -18,6 +18,7 @@ from sqlmodel import Session
 from crm.org import Role, User
 from device_agent.agent import Agent
 from device_agent.config import AgentSettings
+from device_agent.credentials import DeviceCredential
 from device_agent.simulator.generate import generate_phone
 from device_agent.simulator.phone import SimulatedPhone
 from tests.conftest import free_port
@@ -135,3 +136,17 @@ def server_counts(session: Session) -> dict[str, int]:
         "calls": session.exec(select(func.count()).select_from(CapturedCall)).one()[0],
         "recordings": session.exec(select(func.count()).select_from(Recording)).one()[0],
     }
+
+
+@pytest.fixture
+def enrol(agent: Agent, admin: tuple[User, str]) -> Callable[[SimulatedPhone], DeviceCredential]:
+    """Enrol a phone through the API (without the rest of provisioning) and keep its token."""
+
+    def enrol_phone(phone: SimulatedPhone) -> DeviceCredential:
+        with agent.api() as api:
+            body = api.enrol({"serial": phone.serial}, admin_token=admin[1], code=None)
+        credential = DeviceCredential(phone.serial, body["device"]["id"], body["token"])
+        agent.credentials.put(credential)
+        return credential
+
+    return enrol_phone
