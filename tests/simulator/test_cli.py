@@ -31,6 +31,8 @@ def test_generate_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
 
 
 def test_start_connect_and_stop(tmp_path: Path, adb_server: AdbServer) -> None:
+    made = CliRunner().invoke(app, ["generate", "--phones", "2", "--state-dir", str(tmp_path), "--days", "0"])
+    assert made.exit_code == 0, made.output
     base = free_port()
     cli = [sys.executable, "-m", "device_agent.simulator.cli"]
     proc = subprocess.Popen([*cli, "start", "--phones", "2", "--state-dir", str(tmp_path), "--base-port", str(base),
