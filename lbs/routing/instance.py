@@ -114,6 +114,26 @@ def validate(instance: Instance, solution: Solution) -> list[str]:
     return problems
 
 
+def is_plain_tour(instance: Instance) -> bool:
+    """True for one vehicle whose hours, visit cap and job windows cannot bind (a TSP).
+
+    The bound used is the longest possible route: every job's service plus, from each
+    location, its longest outgoing leg.
+    """
+    if len(instance.vehicles) != 1:
+        return False
+    v = instance.vehicles[0]
+    if v.max_jobs is not None and v.max_jobs < len(instance.jobs):
+        return False
+    longest = int(instance.durations.max(axis=1).sum()) + sum(j.service for j in instance.jobs)
+    if v.latest - v.earliest < longest:
+        return False
+    return all(
+        job.windows and job.windows[0][0] <= v.earliest and job.windows[-1][1] >= v.earliest + longest
+        for job in instance.jobs
+    )
+
+
 def route_travel(instance: Instance, vehicle: int, jobs: Sequence[int]) -> int:
     v = instance.vehicles[vehicle]
     locs = [v.start, *(instance.jobs[j].location for j in jobs), v.end]

@@ -1,10 +1,12 @@
 """Plan reps' days: build the integer instance, diagnose impossible visits, solve, schedule.
 
-Default solver: VROOM. On this package's benchmark (scripts/bench_lbs_algorithms.py) it
-reaches the best known cost of 30-stop days with time windows in tens of milliseconds,
-while OR-Tools' guided local search needs its whole time budget to match it. OR-Tools
-is kept as an alternative (``solver="ortools"``) and as a polishing step
-(``solver="vroom+ortools"``: VROOM's routes seed OR-Tools' local search).
+Default solver ``auto``: VROOM for real day plans (time windows, hours, several reps);
+on this package's benchmark (scripts/bench_lbs_algorithms.py) it matches the best of
+OR-Tools and VROOM given 30 s each on 30-stop days with time windows, in well under a
+second, while OR-Tools' guided local search always spends its whole budget. For a plain
+closed tour (one rep, nothing time-bound, symmetric matrix) ``auto`` uses fast-tsp,
+which is far stronger there than either. ``ortools``, ``vroom``, ``fast_tsp`` and
+``vroom+ortools`` (VROOM's routes seed OR-Tools' local search) can be chosen explicitly.
 """
 
 from __future__ import annotations
@@ -28,18 +30,35 @@ from lbs.routing.model import (
     UnassignedReason,
 )
 from lbs.routing.ortools_solver import solve_ortools
+from lbs.routing.tsp_solver import fits_fast_tsp, solve_fast_tsp
 from lbs.routing.vroom_solver import solve_vroom
 
 
 class SolverName(StrEnum):
+    AUTO = "auto"
+    FAST_TSP = "fast_tsp"
     VROOM = "vroom"
     ORTOOLS = "ortools"
     VROOM_ORTOOLS = "vroom+ortools"
 
 
+def resolve_solver(instance: Instance, solver: SolverName | str) -> SolverName:
+    """The backend ``solver`` stands for on ``instance`` (``auto`` decides here)."""
+    name = SolverName(solver)
+    if name is SolverName.AUTO:
+        return SolverName.FAST_TSP if fits_fast_tsp(instance) else SolverName.VROOM
+    return name
+
+
 def solve_instance(instance: Instance, solver: SolverName | str, time_limit_s: float) -> Solution:
     """Run one backend on an integer instance."""
-    name = SolverName(solver)
+    name = resolve_solver(instance, solver)
+    if name is SolverName.FAST_TSP:
+        if not fits_fast_tsp(instance):
+            raise InvalidConfig(
+                "fast_tsp only solves one closed, unconstrained, symmetric tour", field="solver"
+            )
+        return solve_fast_tsp(instance, time_limit_s)
     if name is SolverName.VROOM:
         return solve_vroom(instance, time_limit_s)
     if name is SolverName.ORTOOLS:
@@ -55,7 +74,8 @@ class _Builder:
         self.origin = min(r.shift_start for r in reps)
         nr = len(reps)
         self.rep_start = [2 * i for i in range(nr)]
-        self.rep_end = [2 * i + 1 for i in range(nr)]
+        # A rep without its own end returns to the start location (same index: a closed tour).
+        self.rep_end = [2 * i if r.end is None else 2 * i + 1 for i, r in enumerate(reps)]
         self.cust_loc = [2 * nr + k for k in range(len(customers))]
 
     def sec(self, when: datetime, up: bool = False) -> int:
@@ -117,7 +137,7 @@ def plan_routes(
     customers: Sequence[PlanCustomer],
     *,
     matrix_provider: MatrixProvider | None = None,
-    solver: SolverName | str = SolverName.VROOM,
+    solver: SolverName | str = SolverName.AUTO,
     time_limit_s: float = 5.0,
 ) -> RoutePlan:
     """Assign customers to reps and order each rep's day.
@@ -154,6 +174,7 @@ def plan_routes(
     instance = Instance(
         builder.matrix.durations_s, tuple(builder.vehicle(i) for i in range(len(reps))), tuple(jobs)
     )
+    solver_name = resolve_solver(instance, solver_name)
     began = _time.perf_counter()
     solution = solve_instance(instance, solver_name, time_limit_s)
     elapsed = _time.perf_counter() - began

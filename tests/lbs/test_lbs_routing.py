@@ -2,6 +2,7 @@ import json
 import threading
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
@@ -21,10 +22,12 @@ from lbs.routing import (
     check_plan,
     plan_routes,
 )
-from lbs.routing.instance import Instance, Job, Solution, Vehicle, solution_cost, validate
+from lbs.routing.instance import Instance, Job, Solution, Vehicle, route_travel, solution_cost, validate
+from lbs.routing.planner import solve_instance
 from lbs.simulate import random_sites
 
 OFFICE = (31.2304, 121.4737)
+DATA = Path(__file__).resolve().parents[1] / "data" / "lbs"
 
 
 def matrix_for(reps, customers, provider=None):
@@ -59,8 +62,39 @@ def test_single_rep_day_is_valid_and_complete(t0, solver):
 def test_solvers_agree_on_small_instance(t0):
     customers = day_problem(t0, count=8, seed=9)
     rep = PlanRep("r1", OFFICE, t0, t0 + timedelta(hours=10))
-    costs = {s: plan_routes([rep], customers, solver=s, time_limit_s=1).travel_s for s in SolverName}
+    solvers = (SolverName.AUTO, SolverName.VROOM, SolverName.ORTOOLS, SolverName.VROOM_ORTOOLS)
+    costs = {s: plan_routes([rep], customers, solver=s, time_limit_s=1).travel_s for s in solvers}
     assert max(costs.values()) <= min(costs.values()) * 1.01
+
+
+def test_plain_tour_uses_fast_tsp_and_beats_or_matches_ortools(t0):
+    rng = np.random.default_rng(8)
+    customers = [
+        PlanCustomer(f"c{k}", la, lo, service_s=0)
+        for k, (la, lo) in enumerate(random_sites(OFFICE, 5000, 40, rng))
+    ]
+    rep = PlanRep("r1", OFFICE, t0, t0 + timedelta(hours=20))
+    auto = plan_routes([rep], customers, time_limit_s=1)
+    assert auto.solver == "fast_tsp" and auto.visit_count == 40
+    assert check_plan(auto, [rep], customers, matrix_for([rep], customers)) == []
+    assert auto.travel_s <= plan_routes([rep], customers, solver="ortools", time_limit_s=1).travel_s
+    windowed = day_problem(t0)
+    assert plan_routes([rep], windowed).solver == "vroom"
+    with pytest.raises(InvalidConfig):
+        plan_routes([rep], windowed, solver="fast_tsp")
+
+
+def test_pcb442_within_two_percent_of_optimum():
+    text = (DATA / "pcb442.tsp").read_text().split("NODE_COORD_SECTION")[1].split("EOF")[0]
+    pts = np.array([[float(v) for v in line.split()[1:3]] for line in text.strip().splitlines()])
+    d = np.rint(np.hypot(pts[:, None, 0] - pts[None, :, 0], pts[:, None, 1] - pts[None, :, 1])).astype(
+        np.int64
+    )
+    big = 10**9
+    inst = Instance(d, (Vehicle(0, 0, 0, big),), tuple(Job(i, 0, ((0, big),)) for i in range(1, len(pts))))
+    solution = solve_instance(inst, SolverName.AUTO, 10.0)
+    assert validate(inst, solution) == []
+    assert route_travel(inst, 0, solution.routes[0]) <= 50778 * 1.02
 
 
 def test_unroutable_customers_get_reasons(t0):

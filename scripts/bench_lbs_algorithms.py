@@ -1,0 +1,213 @@
+"""Benchmark the location algorithms and print a table.
+
+    python scripts/bench_lbs_algorithms.py            # full run (~3 min: 30 s solver budgets)
+    python scripts/bench_lbs_algorithms.py --quick    # 3 s budgets, smaller reference loops
+
+Rows: stop detection + simplification on 1M fixes (target < 2 s), nearby/nearest over
+100k customers (target < 5 ms/query), day route with 30 stops and time windows
+(target < 1 s and within 1 % of the best of OR-Tools and VROOM given the full budget
+each), TSPLIB pcb442 (target within 2 % of the optimum 50778 in 10 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from lbs.cells import cells_covering
+from lbs.geo import LocalProjection, haversine_np
+from lbs.nearby import NearbyIndex
+from lbs.routing import PlanCustomer, PlanRep, SolverName, TimeWindow, plan_routes
+from lbs.routing.instance import Instance, Job, Vehicle, route_travel
+from lbs.routing.planner import solve_instance
+from lbs.simplify import simplify_indices
+from lbs.simulate import random_sites, simulate_days
+from lbs.stops import StopConfig, _stop_ranges, detect_stops
+from lbs.track import Track
+
+DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "lbs"
+CITY = (31.2304, 121.4737)
+PCB442_OPTIMUM = 50778
+rows: list[tuple[str, str, str, str]] = []
+
+
+def timed(fn: Callable[[], object], repeat: int = 1) -> tuple[float, object]:
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        began = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - began)
+    return best, result
+
+
+def row(name: str, measured: str, target: str, verdict: bool | None, note: str = "") -> None:
+    mark = "" if verdict is None else ("PASS" if verdict else "MISS")
+    rows.append((name, measured, f"{target} {mark}".strip(), note))
+
+
+def li_loop(t: np.ndarray, x: np.ndarray, y: np.ndarray, cfg: StopConfig) -> int:
+    """The textbook one-fix-at-a-time stay-point loop, as the speed baseline."""
+    n, i, found, r2 = len(t), 0, 0, cfg.radius_m**2
+    while i < n:
+        j = i + 1
+        while j < n and (x[j] - x[i]) ** 2 + (y[j] - y[i]) ** 2 <= r2 and t[j] - t[j - 1] <= cfg.max_gap_s:
+            j += 1
+        if t[j - 1] - t[i] >= cfg.min_duration_s:
+            found, i = found + 1, j
+        else:
+            i += 1
+    return found
+
+
+def bench_track(quick: bool) -> None:
+    days = simulate_days(CITY, 500, 6, seed=3)
+    t = np.concatenate([d.t for d in days])
+    lat = np.concatenate([d.lat for d in days])
+    lon = np.concatenate([d.lon for d in days])
+    real = lat != 0
+    t, lat, lon = t[real][:1_000_000], lat[real][:1_000_000], lon[real][:1_000_000]
+    track = Track.from_arrays(t, lat, lon)
+    n = len(track)
+    stops_s, stops = timed(lambda: detect_stops(track), repeat=3)
+    simp_s, kept = timed(lambda: simplify_indices(track.lat, track.lon, 10.0), repeat=3)
+    total = stops_s + simp_s
+    row(
+        f"stops + simplify, {n:,} fixes",
+        f"{total:.2f} s",
+        "< 2 s",
+        total < 2.0,
+        f"stops {stops_s:.2f} s ({len(stops):,} found), Douglas-Peucker 10 m {simp_s:.2f} s ({len(kept):,} kept)",
+    )
+    sample = 20_000 if quick else 100_000
+    x, y = LocalProjection.around(lat, lon).to_xy(lat[:sample], lon[:sample])
+    loop_s, _ = timed(lambda: li_loop(t[:sample], x, y, StopConfig()))
+    vec_s, _ = timed(lambda: _stop_ranges(t[:sample], x, y, StopConfig()), repeat=3)
+    row(
+        f"stops, reference loop vs ours, {sample:,} fixes",
+        f"{loop_s:.2f} s vs {vec_s:.3f} s",
+        "baseline",
+        None,
+        f"{loop_s / vec_s:.0f}x faster",
+    )
+
+
+def bench_nearby() -> None:
+    rng = np.random.default_rng(0)
+    n = 100_000
+    lat = CITY[0] + rng.normal(0, 0.15, n)
+    lon = CITY[1] + rng.normal(0, 0.2, n)
+    build_s, index = timed(lambda: NearbyIndex(list(range(n)), lat, lon))
+    queries = [(CITY[0] + rng.normal(0, 0.2), CITY[1] + rng.normal(0, 0.25)) for _ in range(500)]
+
+    def per_query(fn: Callable[[float, float], object]) -> float:
+        began = time.perf_counter()
+        for q in queries:
+            fn(*q)
+        return (time.perf_counter() - began) / len(queries) * 1000
+
+    knn = per_query(lambda a, b: index.nearest(a, b, k=10))
+    within = per_query(lambda a, b: index.within(a, b, 1000))
+    brute = per_query(lambda a, b: np.argpartition(haversine_np(a, b, lat, lon), 10)[:10])
+    cells = per_query(lambda a, b: cells_covering(a, b, 3000, 14))
+    row("nearest k=10, 100k customers", f"{knn:.3f} ms", "< 5 ms", knn < 5, f"brute force {brute:.2f} ms")
+    row(
+        "within 1 km, 100k customers",
+        f"{within:.3f} ms",
+        "< 5 ms",
+        within < 5,
+        f"index build {build_s:.2f} s",
+    )
+    row("cells_covering 3 km (SQL IN list)", f"{cells:.3f} ms", "-", None, "level 14")
+
+
+def day_instance(seed: int, t0: datetime) -> tuple[list[PlanRep], list[PlanCustomer]]:
+    rng = np.random.default_rng(seed)
+    customers = []
+    for k, (la, lo) in enumerate(random_sites(CITY, 8000, 30, rng)):
+        windows = ()
+        if k % 3 == 0:
+            start = t0 + timedelta(minutes=int(rng.integers(0, 8 * 60)))
+            windows = (TimeWindow(start, start + timedelta(hours=int(rng.integers(1, 4)))),)
+        customers.append(PlanCustomer(f"c{k}", la, lo, service_s=600, time_windows=windows))
+    return [PlanRep("rep", CITY, t0, t0 + timedelta(hours=11))], customers
+
+
+def bench_day_routes(budget: float) -> None:
+    t0 = datetime(2024, 5, 6, 0, 30, tzinfo=UTC)
+    worst_gap, worst_time = 0.0, 0.0
+    notes = []
+    for seed in range(3):
+        reps, customers = day_instance(seed, t0)
+        fast_s, fast = timed(lambda r=reps, c=customers: plan_routes(r, c, time_limit_s=budget))
+        ort = plan_routes(reps, customers, solver=SolverName.ORTOOLS, time_limit_s=budget)
+        vro = plan_routes(reps, customers, solver=SolverName.VROOM, time_limit_s=budget)
+        best = min((len(p.unassigned), p.travel_s) for p in (ort, vro))
+        mine = (len(fast.unassigned), fast.travel_s)
+        gap = 100.0 * (mine[1] / best[1] - 1) if mine[0] == best[0] else float("inf")
+        worst_gap, worst_time = max(worst_gap, gap), max(worst_time, fast_s)
+        notes.append(
+            f"#{seed}: ours {mine[1]} s/{mine[0]} dropped, ortools {ort.travel_s}, vroom {vro.travel_s}"
+        )
+    row("day route, 30 stops + windows (default solver)", f"{worst_time:.2f} s", "< 1 s", worst_time < 1.0)
+    row(
+        f"  gap to best of OR-Tools/VROOM at {budget:g} s",
+        f"{worst_gap:+.2f} %",
+        "within 1 %",
+        worst_gap <= 1.0,
+        "; ".join(notes),
+    )
+
+
+def read_tsplib(path: Path) -> np.ndarray:
+    text = path.read_text().split("NODE_COORD_SECTION")[1].split("EOF")[0]
+    return np.array([[float(v) for v in line.split()[1:3]] for line in text.strip().splitlines()])
+
+
+def bench_pcb442(seconds: float) -> None:
+    pts = read_tsplib(DATA / "pcb442.tsp")
+    d = np.rint(np.hypot(pts[:, None, 0] - pts[None, :, 0], pts[:, None, 1] - pts[None, :, 1])).astype(
+        np.int64
+    )
+    tour_text = (DATA / "pcb442.opt.tour").read_text().split("TOUR_SECTION")[1].split("EOF")[0].split()
+    opt = [int(v) - 1 for v in tour_text if int(v) > 0]
+    opt_len = int(sum(d[a, b] for a, b in zip(opt, opt[1:] + opt[:1], strict=True)))
+    big = 10**9
+    inst = Instance(d, (Vehicle(0, 0, 0, big),), tuple(Job(i, 0, ((0, big),)) for i in range(1, len(pts))))
+    solve_s, sol = timed(lambda: solve_instance(inst, SolverName.ORTOOLS, seconds))
+    length = route_travel(inst, 0, sol.routes[0])
+    gap = 100.0 * (length / PCB442_OPTIMUM - 1)
+    row(
+        "TSPLIB pcb442 (OR-Tools, Christofides + GLS)",
+        f"{gap:+.2f} %",
+        "within 2 %",
+        gap <= 2.0,
+        f"length {length} vs optimum {PCB442_OPTIMUM} (opt.tour measures {opt_len}) in {solve_s:.1f} s",
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="3 s solver budgets and smaller baselines")
+    parser.add_argument("--budget", type=float, default=None, help="seconds for each baseline solver run")
+    parser.add_argument("--tsp-seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    budget = args.budget or (3.0 if args.quick else 30.0)
+    bench_track(args.quick)
+    bench_nearby()
+    bench_day_routes(budget)
+    bench_pcb442(args.tsp_seconds)
+    widths = [max(len(r[i]) for r in [("benchmark", "measured", "target", "note"), *rows]) for i in range(3)]
+    header = ("benchmark", "measured", "target", "note")
+    for r in [header, (*tuple("-" * w for w in widths), "----"), *rows]:
+        print("  ".join(c.ljust(w) for c, w in zip(r[:3], widths, strict=True)) + "  " + r[3])
+
+
+if __name__ == "__main__":
+    main()
