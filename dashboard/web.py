@@ -84,6 +84,7 @@ def page_context(request: Request, user: User | None) -> dict[str, Any]:
         "fmt": Formatter(t, settings_zone(request)),
         "nav": nav_for(user) if user else [],
         "path": request.url.path,
+        "zone": settings_zone(request),
         "now": utcnow(),
     }
 

@@ -13,15 +13,14 @@ from crm.access import scope
 from crm.customers import Customer
 from crm.locations import RepPosition
 from crm.org import User
-from crm.types import utcnow
 from dashboard.auth import page_roles
 from dashboard.clusters import BBox, customer_layer
 from dashboard.i18n import Translator, request_locale
 from dashboard.maps import TILE_SOURCES, base_map, embed, remember_tiles, tiles_choice
 from dashboard.nav import MANAGERS
 from dashboard.web import render
-from server.deps import SessionDep, SettingsDep
-from server.locations.positions import Freshness, Motion, as_geojson, live_reps
+from server.deps import SessionDep
+from server.locations.positions import Freshness, Motion
 
 router = APIRouter(include_in_schema=False)
 ManagerUser = Annotated[User, Depends(page_roles(*MANAGERS))]
@@ -58,19 +57,13 @@ def live_map(
         user=user,
         map=embed(fmap),
         tiles=tiles,
+        coords=TILE_SOURCES[tiles].crs.value,
         refresh=refresh,
         freshness=list(Freshness),
         motions=list(Motion),
         messages=t.messages("live") | t.messages("dispatch"),
     )
     return remember_tiles(request, response)
-
-
-@router.get("/map/reps.geojson")
-def reps_geojson(request: Request, session: SessionDep, settings: SettingsDep, user: ManagerUser) -> Response:
-    """Live positions in the coordinates of the page's tiles (``properties.id`` is the rep)."""
-    reps = live_reps(session, actor=user, settings=settings, now=utcnow())
-    return JSONResponse(as_geojson(reps, TILE_SOURCES[tiles_choice(request)].crs))
 
 
 @router.get("/map/customers.geojson")

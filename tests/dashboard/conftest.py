@@ -8,6 +8,7 @@ fails the test. Screenshots go to ``tests/artifacts/dashboard/`` (kept by CI, ig
 from __future__ import annotations
 
 import base64
+import hashlib
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -217,6 +218,47 @@ class Phones:
         }
         response = httpx.post(f"{self.base_url}/api/v1/trackers/owntracks", json=message, auth=("fc", token))
         assert response.status_code == 200, response.text
+
+    def batch(self, token: str, points: list[tuple[datetime, float, float]]) -> None:
+        """Fixes collected by the device agent, uploaded in one batch."""
+        records = [
+            {"time": when.isoformat(), "lat": lat, "lon": lon, "accuracy_m": 8} for when, lat, lon in points
+        ]
+        response = httpx.post(
+            f"{self.base_url}/api/v1/ingest/locations",
+            json={"records": records},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert response.status_code == 200 and response.json()["accepted"] == len(points), response.text
+
+    def post(self, token: str, path: str, body: object, **headers: str) -> dict:
+        response = httpx.post(
+            f"{self.base_url}{path}", json=body, headers={"Authorization": f"Bearer {token}", **headers}
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def recording(self, token: str, content: bytes, file_name: str, started_at: datetime) -> int:
+        """Upload a call recording the way the agent does (declare, then send the bytes)."""
+        state = self.post(
+            token,
+            "/api/v1/ingest/recording-uploads",
+            {
+                "sha256": hashlib.sha256(content).hexdigest(),
+                "size_bytes": len(content),
+                "file_name": file_name,
+                "started_at": started_at.isoformat(),
+            },
+        )
+        if state["status"] == "upload":
+            response = httpx.put(
+                f"{self.base_url}/api/v1/ingest/recordings/{state['upload_id']}",
+                content=content,
+                headers={"Authorization": f"Bearer {token}", "Upload-Offset": "0"},
+            )
+            assert response.status_code == 200, response.text
+            state = response.json()
+        return state["recording_id"]
 
 
 @pytest.fixture

@@ -59,6 +59,17 @@
     setTimeout(function () { item.remove(); }, 6000);
   }
 
+  /* Times are shown in the organisation's display zone, whatever the browser's zone is. */
+  const zone = document.body.dataset.zone || undefined;
+  const lang = document.documentElement.lang;
+  function formatter(options) {
+    return new Intl.DateTimeFormat(lang, Object.assign({ timeZone: zone, hour12: false }, options));
+  }
+  const clockFormat = formatter({ hour: "2-digit", minute: "2-digit" });
+  const stampFormat = formatter({ year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
+  function clock(iso) { return iso ? clockFormat.format(new Date(iso)) : "—"; }
+  function stamp(iso) { return iso ? stampFormat.format(new Date(iso)) : "—"; }
+
   const logout = document.getElementById("logout");
   if (logout) {
     logout.addEventListener("click", async function () {
@@ -70,5 +81,5 @@
     });
   }
 
-  window.fieldcrm = { api: api, messages: messages, el: el, toast: toast };
+  window.fieldcrm = { api: api, messages: messages, el: el, toast: toast, clock: clock, stamp: stamp };
 })();

@@ -13,9 +13,7 @@
     return text[prefix + "." + value] || value;
   }
 
-  function when(iso) {
-    return new Date(iso).toLocaleString(document.documentElement.lang, { dateStyle: "medium", timeStyle: "short" });
-  }
+  const when = window.fieldcrm.stamp;
 
   function duration(seconds) {
     if (seconds === null || seconds === undefined) return "";
@@ -53,7 +51,7 @@
   function eventItem(event) {
     const data = event.data || {};
     const head = [el("span", { class: "badge", text: label("timeline.kind", event.kind) })];
-    if (data.direction) head.push(" ", el("span", { class: "muted", text: label("timeline.direction", data.direction) }));
+    if (data.direction && event.kind !== "call") head.push(" ", el("span", { class: "muted", text: label("timeline.direction", data.direction) }));
     if (data.number) head.push(" ", el("span", { class: "small", text: data.number }));
     if (event.ambiguous) head.push(" ", el("span", { class: "badge warn", text: text["timeline.ambiguous"] }));
     head.push(" ", el("span", { class: "when", text: when(event.occurred_at) }));

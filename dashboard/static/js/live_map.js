@@ -94,8 +94,8 @@
 
   async function pollReps() {
     try {
-      updateReps(await api("GET", "/map/reps.geojson?tiles=" + tiles));
-      document.getElementById("live-updated").textContent = t("live.updated", { time: new Date().toLocaleTimeString() });
+      updateReps(await api("GET", "/api/v1/locations/live?coords=" + root.dataset.coords));
+      document.getElementById("live-updated").textContent = t("live.updated", { time: window.fieldcrm.clock(new Date().toISOString()) });
     } catch (exc) {
       document.getElementById("live-updated").textContent = exc.message;
     } finally {
