@@ -125,6 +125,8 @@ def load_phone_book(session: Session, numbers: Collection[str], division_ids: Co
 
 def _holders(claims: list[tuple[int, int | None, datetime, datetime | None]]) -> list[Holder]:
     ends = [end for _c, _o, _s, end in claims if end is not None]
+    if not ends:  # the common case: nobody gave the number up, every claim is open to the past
+        return [Holder(customer_id, owner_id, None, None) for customer_id, owner_id, _s, _e in claims]
     return [
         Holder(customer_id, owner_id, start if any(end <= start for end in ends) else None, end)
         for customer_id, owner_id, start, end in claims
@@ -166,7 +168,7 @@ def timeline_rows(
 def write_timeline(session: Session, rows: list[dict[str, Any]]) -> None:
     """Insert projected events in one statement (the caller's transaction commits them)."""
     if rows:
-        session.execute(insert(TimelineEvent), rows)
+        session.execute(insert(TimelineEvent.__table__), rows)  # Core executemany, not ORM bulk
 
 
 def wants_events(source_table: str, row: Mapping[str, Any]) -> bool:

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from capture.keywords import DEFAULT_KEYWORDS, KeywordMatcher
 from crm.communications import CaptureAlert, KeywordRule
-from server.ingest.persist import insert_ignoring
+from server.ingest.persist import insert_rows
 
 CONTEXT_CHARS = 20
 
@@ -70,4 +70,4 @@ def alert_rows(
 
 
 def write_alerts(session: Session, rows: list[dict[str, Any]]) -> None:
-    insert_ignoring(session, CaptureAlert.__table__, rows, ("source_table", "source_id", "keyword"))
+    insert_rows(session, CaptureAlert.__table__, rows, ("source_table", "source_id", "keyword"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,14 +23,15 @@ from capture.phone import NormalisedNumber
 from crm.communications import ExcludedCapture, LinkStatus, QuarantinedRecord
 from crm.devices import Device
 from crm.errors import DomainError
-from crm.linking import UNLINKABLE, Link, load_phone_book, timeline_rows, write_timeline
+from crm.linking import UNLINKABLE, Link, load_phone_book, timeline_rows
+from crm.timeline import TimelineEvent
 from server.config import Settings
 from server.ingest.alerts import alert_rows, matcher_for, write_alerts
 from server.ingest.keys import key_secret, source_key
 from server.ingest.matching import match_recordings
 from server.ingest.numbers import excluded_numbers, normalised
-from server.ingest.persist import insert_ignoring, insert_new
-from server.ingest.records import BatchResult, RecordIn, RecordResult
+from server.ingest.persist import insert_new, insert_rows
+from server.ingest.records import RecordIn
 from server.ingest.sources import Source
 from server.logs import get_logger, log_event
 
@@ -77,6 +79,26 @@ class IngestContext:
             or settings.time_zone,
             transcribe=settings.transcription_engine.strip().lower() not in ("", "none"),
         )
+
+
+STATUSES = ("accepted", "duplicate", "rejected", "excluded")
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """Per-record results (as :class:`~server.ingest.records.RecordResult` JSON) and their counts."""
+
+    results: list[dict[str, Any]]
+    counts: Counter[str]
+
+    def json(self) -> str:
+        body = {status: self.counts[status] for status in STATUSES} | {"results": self.results}
+        return json.dumps(body, ensure_ascii=False)
+
+
+def _result(index: int, source_id: int | None, status: str, **extra: Any) -> dict[str, Any]:
+    result: dict[str, Any] = {"index": index, "source_id": source_id, "status": status} | extra
+    return {key: value for key, value in result.items() if value is not None}
 
 
 @dataclass
@@ -138,7 +160,7 @@ def quarantine_row(ctx: IngestContext, source: str, raw: Any, rejected: Rejected
 
 
 def quarantine(session: Session, rows: list[dict[str, Any]]) -> None:
-    insert_ignoring(session, QuarantinedRecord.__table__, rows, ("device_id", "source", "payload_hash"))
+    insert_rows(session, QuarantinedRecord.__table__, rows, ("device_id", "source", "payload_hash"))
 
 
 def _base_row(item: Item, ctx: IngestContext) -> dict[str, Any]:
@@ -175,11 +197,11 @@ def link_items(session: Session, items: list[Item], ctx: IngestContext) -> None:
 
 def ingest_batch(
     session: Session, source: Source, records: list[Any], ctx: IngestContext, max_batch: int
-) -> BatchResult:
+) -> BatchOutcome:
     """Run one batch through the pipeline and commit it; per-record results in input order."""
     if len(records) > max_batch:
         raise DomainError(f"at most {max_batch} records per batch", field="records", status_code=413)
-    results: list[RecordResult | None] = [None] * len(records)
+    results: list[dict[str, Any]] = [{}] * len(records)
     items: list[Item] = []
     rejected_rows: list[dict[str, Any]] = []
 
@@ -189,12 +211,8 @@ def ingest_batch(
             record = decode(source.schema, raw)
             check_times(record, ctx)
         except Rejected as rejected:
-            results[index] = RecordResult(
-                index=index,
-                source_id=_source_id(raw),
-                status="rejected",
-                reason=rejected.reason,
-                field=rejected.field,
+            results[index] = _result(
+                index, _source_id(raw), "rejected", reason=rejected.reason, field=rejected.field
             )
             rejected_rows.append(quarantine_row(ctx, source.name, raw, rejected))
         else:
@@ -206,9 +224,7 @@ def ingest_batch(
     for item in items:
         item.key = source_key(ctx.secret, source.name, *source.key_parts(item.record))
         if item.key in seen:
-            results[item.index] = RecordResult(
-                index=item.index, source_id=item.record.source_id, status="duplicate"
-            )
+            results[item.index] = _result(item.index, item.record.source_id, "duplicate")
             continue
         seen.add(item.key)
         item.number = normalised(source.number(item.record), ctx.region)
@@ -220,9 +236,7 @@ def ingest_batch(
     excluded_rows = []
     for item in fresh:
         if item.number is not None and item.number.e164 in excluded:
-            results[item.index] = RecordResult(
-                index=item.index, source_id=item.record.source_id, status="excluded"
-            )
+            results[item.index] = _result(item.index, item.record.source_id, "excluded")
             excluded_rows.append(
                 {
                     "device_id": ctx.device_id,
@@ -252,19 +266,15 @@ def ingest_batch(
     for item in kept:
         row_id = inserted.get(item.key)
         if row_id is None:
-            results[item.index] = RecordResult(
-                index=item.index, source_id=item.record.source_id, status="duplicate"
-            )
+            results[item.index] = _result(item.index, item.record.source_id, "duplicate")
             continue
         item.row["id"] = row_id
         stored.append(item.row)
-        results[item.index] = RecordResult(
-            index=item.index, source_id=item.record.source_id, status="accepted", id=row_id
-        )
+        results[item.index] = _result(item.index, item.record.source_id, "accepted", id=row_id)
         if item.link.status in (LinkStatus.linked, LinkStatus.ambiguous):
             events += timeline_rows(source.table, item.row, item.link.customer_ids, ctx.now)
-    write_timeline(session, events)
-    insert_ignoring(session, ExcludedCapture.__table__, excluded_rows, ("device_id", "source", "source_key"))
+    insert_rows(session, TimelineEvent.__table__, events)  # the same rows crm.linking.write_timeline takes
+    insert_rows(session, ExcludedCapture.__table__, excluded_rows, ("device_id", "source", "source_key"))
     quarantine(session, rejected_rows)
     _alerts(session, source, stored, ctx)
     if source.matches_recordings and stored:
@@ -274,20 +284,15 @@ def ingest_batch(
         )
     session.commit()
 
-    result = BatchResult(results=[r for r in results if r is not None])
-    for r in result.results:
-        setattr(result, r.status, getattr(result, r.status) + 1)
+    outcome = BatchOutcome(results, Counter(r["status"] for r in results))
     log_event(
         logger,
         f"ingest.{source.name}.batch",
         device_id=ctx.device_id,
         records=len(records),
-        accepted=result.accepted,
-        duplicate=result.duplicate,
-        rejected=result.rejected,
-        excluded=result.excluded,
+        **{status: outcome.counts[status] for status in STATUSES},
     )
-    return result
+    return outcome
 
 
 def _alerts(session: Session, source: Source, stored: list[dict[str, Any]], ctx: IngestContext) -> None:

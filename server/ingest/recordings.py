@@ -37,7 +37,7 @@ from crm.errors import Conflict, DomainError, NotFound
 from crm.linking import load_phone_book, timeline_rows, write_timeline
 from server.ingest.matching import match_recordings
 from server.ingest.numbers import excluded_numbers, normalised
-from server.ingest.persist import insert_ignoring, insert_new
+from server.ingest.persist import insert_new, insert_rows
 from server.ingest.pipeline import IngestContext, Rejected, check_times, decode, quarantine, quarantine_row
 from server.ingest.records import Text128, Text500
 from server.logs import get_logger, log_event
@@ -110,7 +110,7 @@ def start_upload(
     name = parse_recording_name(meta.phone_path or meta.file_name)
     number = normalised(meta.number or name.number, ctx.region)
     if number.e164 is not None and number.e164 in excluded_numbers(session, ctx.division_id):
-        insert_ignoring(
+        insert_rows(
             session,
             ExcludedCapture.__table__,
             [

@@ -92,8 +92,9 @@ class SmsIn(RecordIn):
 
     @model_validator(mode="after")
     def _derive(self) -> SmsIn:
-        self.type = _agree(self.type, SMS_TYPES.get(self.type_code, SmsType.UNKNOWN), "type")
-        self.direction = _agree(self.direction, sms_direction(self.type), "direction")
+        fields = self.__dict__  # set derived values without pydantic's per-assignment machinery
+        fields["type"] = _agree(self.type, SMS_TYPES.get(self.type_code, SmsType.UNKNOWN), "type")
+        fields["direction"] = _agree(self.direction, sms_direction(fields["type"]), "direction")
         return self
 
 
@@ -128,9 +129,10 @@ class CallIn(RecordIn):
     @model_validator(mode="after")
     def _derive(self) -> CallIn:
         call_type, direction, answered = _call_facts(self.type_code, int(self.duration.total_seconds()))
-        self.type = _agree(self.type, call_type, "type")
-        self.direction = _agree(self.direction, direction, "direction")
-        self.answered = _agree(self.answered, answered, "answered")
+        fields = self.__dict__
+        fields["type"] = _agree(self.type, call_type, "type")
+        fields["direction"] = _agree(self.direction, direction, "direction")
+        fields["answered"] = _agree(self.answered, answered, "answered")
         return self
 
 
