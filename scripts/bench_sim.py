@@ -31,6 +31,7 @@ NOW = datetime(2024, 5, 15, 19, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 WAV_BYTES_PER_SECOND = 32_000
 RECORDING_MB = 10
 SMS_ROWS = 20_000
+ROUNDS = 2
 
 
 def make_bench_phone(root: Path, megabytes: int) -> Path:
@@ -97,16 +98,19 @@ def bench_single(adb: AdbServer, root: Path, megabytes: int) -> list[tuple[str, 
         folder = phone.core.fs.host_path(remote)
         files = sorted(folder.iterdir())
         total_mb = folder_bytes(folder) / 1e6
-        copy_dir = root / "socket-copy"
-        copy_dir.mkdir()
-        base = socket_copy(files, copy_dir)
-        pull_dir = root / "pulled"
-        t0 = time.perf_counter()
-        result = adb.run("-s", phone.address, "pull", remote, str(pull_dir),
-                         timeout=600)
-        pulled = time.perf_counter() - t0
-        if result.returncode != 0 or folder_bytes(pull_dir) != folder_bytes(folder):
-            raise SystemExit(f"adb pull failed: {result.stderr}")
+        base = pulled = float("inf")
+        for attempt in range(ROUNDS):  # best of ROUNDS each, interleaved, so both see the same machine
+            copy_dir = root / f"socket-copy-{attempt}"
+            copy_dir.mkdir()
+            base = min(base, socket_copy(files, copy_dir))
+            shutil.rmtree(copy_dir)
+            pull_dir = root / f"pulled-{attempt}"
+            t0 = time.perf_counter()
+            result = adb.run("-s", phone.address, "pull", remote, str(pull_dir), timeout=600)
+            pulled = min(pulled, time.perf_counter() - t0)
+            if result.returncode != 0 or folder_bytes(pull_dir) != folder_bytes(folder):
+                raise SystemExit(f"adb pull failed: {result.stderr}")
+            shutil.rmtree(pull_dir)
         rows.append((f"socket copy {total_mb:.0f} MB (baseline)", f"{total_mb / base:.0f} MB/s", "1.00x"))
         rows.append((f"adb pull {total_mb:.0f} MB", f"{total_mb / pulled:.0f} MB/s", f"{base / pulled:.2f}x"))
         t0 = time.perf_counter()
@@ -124,13 +128,14 @@ def bench_fleet(adb: AdbServer, root: Path, phones: int) -> tuple[str, str, str]
     generate_fleet(root / "fleet", phones, seed=5, days=1, now=NOW)
     errors = 0
     moved = 0
+    rounds = 3
     with PhoneFleet(root / "fleet", base_port=0) as fleet:
         devices = [adb.connect(p) for p in fleet]
 
         def work(index: int) -> int:
             phone, device = fleet.phones[index], devices[index]
             got = 0
-            for _ in range(3):
+            for _ in range(rounds):
                 if device.shell("echo ok") != "ok":
                     raise RuntimeError("shell")
                 got += len(device.shell("content query --uri content://call_log/calls", encoding=None))
@@ -155,8 +160,9 @@ def bench_fleet(adb: AdbServer, root: Path, phones: int) -> tuple[str, str, str]
         elapsed = time.perf_counter() - t0
         for phone in fleet:
             adb.disconnect(phone)
-    return (f"{phones} phones at once (pull /sdcard + queries, x3 each)",
-            f"{moved / 1e6 / elapsed:.0f} MB/s in {elapsed:.1f}s", f"{errors} errors")
+    operations = phones * rounds * 3
+    return (f"{phones} phones at once ({phones * rounds} pulls of /sdcard, {phones * rounds * 2} shells)",
+            f"{operations / elapsed:.0f} ops/s, {moved / 1e6 / elapsed:.0f} MB/s", f"{errors} errors")
 
 
 def main() -> None:
