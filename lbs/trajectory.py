@@ -12,7 +12,7 @@ import numpy as np
 from lbs.errors import InvalidConfig
 from lbs.filtering import CheckedFix, FilterConfig, FixStatus, filter_fixes
 from lbs.points import Fix
-from lbs.simplify import simplify_indices
+from lbs.simplify import line_indices
 from lbs.stops import Stop, StopConfig, detect_stops
 from lbs.track import Track
 
@@ -72,7 +72,7 @@ class DayTrack:
     stops: tuple[Stop, ...]
     trips: tuple[Trip, ...]
     gaps: tuple[Gap, ...]
-    simplified: tuple[int, ...]  # indices into ``track``
+    simplified: tuple[int, ...]  # indices into ``track``: the replay line (see simplify.line_indices)
 
     @property
     def distance_m(self) -> float:
@@ -151,7 +151,8 @@ def analyze_day(fixes: Sequence[Fix], now: datetime, config: TrajectoryConfig | 
     checked = filter_fixes(fixes, cfg.filter, now)
     track = Track.from_checked(checked)
     stops = detect_stops(track, cfg.stops)
-    simplified = simplify_indices(track.lat, track.lon, cfg.simplify_tolerance_m) if len(track) else []
+    ranges = [(s.start_index, s.end_index) for s in stops]
+    simplified = line_indices(track, ranges, cfg.simplify_tolerance_m) if len(track) else []
     return DayTrack(
         checked=tuple(checked),
         track=track,
