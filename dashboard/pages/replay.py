@@ -53,7 +53,9 @@ def replay_map(view: RepDayRead | None, tiles: Tiles, fallback: tuple[float, flo
     if points:
         lats, lons = [p[0] for p in points], [p[1] for p in points]
         fmap.fit_bounds(
-            [[min(lats), min(lons)], [max(lats), max(lons)]], padding_top_left=(30, 70), padding_bottom_right=(30, 80)
+            [[min(lats), min(lons)], [max(lats), max(lons)]],
+            padding_top_left=(30, 70),
+            padding_bottom_right=(30, 80),
         )
     return fmap
 

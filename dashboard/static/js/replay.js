@@ -29,8 +29,8 @@
   });
   ((view.plan && view.plan.visits) || []).forEach(function (v) {
     if (v.lat === null) return;
-    L.marker([v.lat, v.lon], { icon: L.divIcon({ className: "plan-icon", html: String(v.seq), iconSize: [20, 20] }) })
-      .bindTooltip(tip([v.seq + ". " + (v.name || ""), text["replay.planned"] + " " + clock(v.arrival), label("replay.outcome", v.outcome)]))
+    L.marker([v.lat, v.lon], { icon: L.divIcon({ className: "plan-icon", html: String(v.seq + 1), iconSize: [20, 20] }) })
+      .bindTooltip(tip([(v.seq + 1) + ". " + (v.name || ""), text["replay.planned"] + " " + clock(v.arrival), label("replay.outcome", v.outcome)]))
       .addTo(layers.plan);
   });
   window.fieldcrmReplay.stops = view.stops.length;
