@@ -25,7 +25,7 @@ from crm.grades import check_grade, default_grade
 from crm.names import clean_text, company_domain, normalise_email, normalise_name
 from crm.org import User
 from crm.ownership import Handover, OwnershipReason, record_handovers
-from crm.paging import Page, Sort, keyset, page_of
+from crm.paging import Page, Sort, fetch_page, pick_sort
 from crm.phones import DEFAULT_REGION, add_phone, end_phone, parse_phone, shown
 from crm.schemas import Input, View
 from lbs.cells import cell_of
@@ -335,7 +335,7 @@ def create_customer(
     cid = customer.id
     assert cid is not None
     for i, contact_in in enumerate(data.contacts):
-        _add_contact(session, customer, contact_in, contact_phones[i], contact_emails[i], now=now)
+        add_contact_row(session, customer, contact_in, contact_phones[i], contact_emails[i], now=now)
     for phone_in, e164 in zip(data.phones, company_phones, strict=True):
         add_phone(
             session,
@@ -361,7 +361,7 @@ def create_customer(
     return customer
 
 
-def _add_contact(
+def add_contact_row(
     session: Session,
     customer: Customer,
     data: ContactIn,
@@ -481,7 +481,7 @@ def add_contact(
     customer = editable_customer(session, actor, customer_id)
     phones = [parse_phone(p.number, region=region, field=f"phones.{j}") for j, p in enumerate(data.phones)]
     emails = [normalise_email(e, field=f"emails.{j}") for j, e in enumerate(data.emails)]
-    contact = _add_contact(session, customer, data, phones, emails, now=now)
+    contact = add_contact_row(session, customer, data, phones, emails, now=now)
     customer.updated_at = now
     session.add(customer)
     session.commit()
@@ -699,10 +699,6 @@ def list_customers(
     limit: int = 50,
     region: str = DEFAULT_REGION,
 ) -> Page[CustomerSummary]:
-    if sort not in SORTS:
-        raise DomainError(f"sort must be one of {', '.join(SORTS)}", field="sort")
-    order = SORTS[sort]
-    stmt = keyset(customer_query(session, actor, filters, region=region), order, cursor=cursor, limit=limit)
-    rows = list(session.exec(stmt))
-    page = page_of(rows, order, limit=limit)
+    stmt = customer_query(session, actor, filters, region=region)
+    page = fetch_page(session, stmt, pick_sort(SORTS, sort), cursor=cursor, limit=limit)
     return Page(summaries(session, actor, page.items), page.next_cursor)

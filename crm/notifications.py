@@ -10,7 +10,7 @@ from sqlmodel import Field, Session, SQLModel, select
 
 from crm.access import scope
 from crm.org import Role, User
-from crm.paging import Page, Sort, keyset, page_of
+from crm.paging import Page, Sort, fetch_page
 from crm.schemas import View
 from crm.types import UTCDateTime
 
@@ -61,9 +61,10 @@ def notify(
     dedupe_key: str | None = None,
 ) -> bool:
     """Add a notification (the caller commits); False when one with ``dedupe_key`` exists already."""
-    if dedupe_key is not None and session.exec(
-        select(Notification.id).where(Notification.dedupe_key == dedupe_key)
-    ).first():
+    if (
+        dedupe_key is not None
+        and session.exec(select(Notification.id).where(Notification.dedupe_key == dedupe_key)).first()
+    ):
         return False
     session.add(
         Notification(
@@ -104,7 +105,7 @@ def list_notifications(
     stmt = scope(select(Notification), actor, Notification).where(Notification.user_id == actor.id)
     if unread_only:
         stmt = stmt.where(Notification.read_at.is_(None))
-    page = page_of(list(session.exec(keyset(stmt, SORT, cursor=cursor, limit=limit))), SORT, limit=limit)
+    page = fetch_page(session, stmt, SORT, cursor=cursor, limit=limit)
     return Page([NotificationView.model_validate(n) for n in page.items], page.next_cursor)
 
 

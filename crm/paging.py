@@ -75,3 +75,15 @@ def page_of(rows: Sequence[T], sort: Sort, *, limit: int) -> Page[T]:
         return Page(items, None)
     last = items[-1]
     return Page(items, _encode(getattr(last, sort.column.key), getattr(last, sort.id_column.key)))
+
+
+def pick_sort(sorts: dict[str, Sort], name: str) -> Sort:
+    if name not in sorts:
+        raise DomainError(f"sort must be one of {', '.join(sorts)}", field="sort")
+    return sorts[name]
+
+
+def fetch_page(session: Any, statement: Select, sort: Sort, *, cursor: str | None, limit: int) -> Page[Any]:
+    """Run ``statement`` as one keyset page of rows (model instances)."""
+    rows = list(session.exec(keyset(statement, sort, cursor=cursor, limit=limit)))
+    return page_of(rows, sort, limit=limit)

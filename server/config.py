@@ -78,6 +78,7 @@ class Settings(BaseSettings):
     geocoder_timeout_s: float = Field(default=10.0, gt=0)
     geocoder_batch: int = Field(default=50, ge=1, description="Addresses geocoded per job run.")
     geocoder_retry_days: int = Field(default=30, ge=1, description="An address not found is retried after this.")
+    crm_followup_days: int = Field(default=30, description="Open leads/opportunities need an activity this often.")
 
     @model_validator(mode="after")
     def _normalise(self) -> Settings:

@@ -12,8 +12,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete
 from sqlmodel import Session
 
+from crm.followups import remind_followups
 from crm.pool_jobs import reclaim_pool, warn_pool_reclaim
 from server.auth.models import AuthToken
+from server.config import get_settings
 from server.ingest.transcription import transcribe_pending
 from server.locations.geocoding import geocode_customers
 from server.locations.retention import purge_old_fixes
@@ -45,4 +47,5 @@ JOBS: list[Job] = [
     Job("locations.purge_old_fixes", purge_old_fixes, timedelta(hours=24)),
     Job("crm.pool_reclaim", reclaim_pool, timedelta(hours=1)),
     Job("crm.pool_warn", warn_pool_reclaim, timedelta(hours=6)),
+    Job("crm.followups", lambda s, n: remind_followups(s, n, days=get_settings().crm_followup_days), timedelta(hours=6)),
 ]
