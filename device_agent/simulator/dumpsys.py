@@ -33,25 +33,20 @@ def format_duration(ms: int) -> str:
 
 
 def _location_string(fix: Fix, boot_ms: int, sdk: int) -> str:
-    et = format_duration(fix.time_ms - boot_ms)
-    if sdk >= 31:
-        s = f"Location[{fix.provider} {fix.lat:.6f},{fix.lon:.6f} hAcc={float(fix.accuracy)} et={et}"
-        if fix.altitude is not None:
-            s += f" alt={fix.altitude} vAcc=3.0"
-        if fix.speed is not None:
-            s += f" vel={float(fix.speed)} sAcc=0.5"
-        if fix.bearing is not None:
-            s += f" bear={float(fix.bearing)} bAcc=15.0"
-        return s + (" mock" if fix.mock else "") + "]"
-    s = f"Location[{fix.provider} {fix.lat:.6f},{fix.lon:.6f} hAcc={fix.accuracy:.0f} et={et}"
-    if fix.altitude is not None:
-        s += f" alt={fix.altitude}"
-    if fix.speed is not None:
-        s += f" vel={float(fix.speed)}"
-    if fix.bearing is not None:
-        s += f" bear={float(fix.bearing)}"
-    s += " vAcc=??? sAcc=??? bAcc=???" if fix.altitude is None else " vAcc=3 sAcc=??? bAcc=???"
-    return s + (" mock" if fix.mock else "") + " {Bundle[mParcelledData.dataSize=96]}]"
+    """android.location.Location.toString(): Android 12+ prints float accuracies and no Bundle."""
+    modern = sdk >= 31
+    accuracy = float(fix.accuracy) if modern else f"{fix.accuracy:.0f}"
+    parts = [f"Location[{fix.provider} {fix.lat:.6f},{fix.lon:.6f} hAcc={accuracy} "
+             f"et={format_duration(fix.time_ms - boot_ms)}"]
+    for key, value, value_accuracy in (("alt", fix.altitude, "vAcc=3.0"), ("vel", fix.speed, "sAcc=0.5"),
+                                       ("bear", fix.bearing, "bAcc=15.0")):
+        if value is not None:
+            parts.append(f"{key}={float(value)}" + (f" {value_accuracy}" if modern else ""))
+    if not modern:
+        parts.append(("vAcc=3" if fix.altitude is not None else "vAcc=???") + " sAcc=??? bAcc=???")
+    if fix.mock:
+        parts.append("mock")
+    return " ".join(parts) + ("]" if modern else " {Bundle[mParcelledData.dataSize=96]}]")
 
 
 def _last_by_provider(state: PhoneState) -> dict[str, Fix]:

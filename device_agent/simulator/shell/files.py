@@ -7,6 +7,7 @@ import hashlib
 import re
 import stat as st
 import time
+from collections.abc import Callable
 
 from ..vfs import Entry, FsError
 from .run import COMMANDS, ExitShell, Invocation, command
@@ -25,6 +26,21 @@ def _flags(args: list[str], known: str) -> tuple[set[str], list[str], str | None
         else:
             operands.append(arg)
     return flags, operands, None
+
+
+def _each_path(inv: Invocation, paths: list[str], action: Callable[[str], None],
+               ignore: frozenset[int] = frozenset()) -> int:
+    """Run action on each path; report file errors toybox-style (`name: path: reason`) and return 1 if any."""
+    status = 0
+    for path in paths:
+        try:
+            action(path)
+        except FsError as exc:
+            if exc.errno in ignore:
+                continue
+            inv.out.err(f"{inv.name}: {path}: {exc.strerror}\n")
+            status = 1
+    return status
 
 
 def _mode_string(mode: int) -> str:
@@ -119,18 +135,15 @@ def stat_(inv: Invocation) -> int:
 @command("md5sum", "sha1sum", "sha256sum")
 def checksum(inv: Invocation) -> int:
     algorithm = {"md5sum": "md5", "sha1sum": "sha1", "sha256sum": "sha256"}[inv.name]
-    status = 0
-    for path in inv.args:
-        try:
-            digest = hashlib.new(algorithm)
-            with inv.phone.fs.open_read(path) as f:
-                while chunk := f.read(1 << 20):
-                    digest.update(chunk)
-            inv.out.out(f"{digest.hexdigest()}  {path}\n")
-        except FsError as exc:
-            inv.out.err(f"{inv.name}: {path}: {exc.strerror}\n")
-            status = 1
-    return status
+
+    def one(path: str) -> None:
+        digest = hashlib.new(algorithm)
+        with inv.phone.fs.open_read(path) as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+        inv.out.out(f"{digest.hexdigest()}  {path}\n")
+
+    return _each_path(inv, inv.args, one)
 
 
 @command("toybox", "busybox")
@@ -154,18 +167,15 @@ def cat(inv: Invocation) -> int:
     if not inv.args:
         inv.out.out(inv.stdin)
         return 0
-    status = 0
-    for path in inv.args:
+
+    def one(path: str) -> None:
         if path == "/proc/uptime":
             up = (inv.phone.now_ms() - inv.phone.state.boot_time_ms) / 1000
             inv.out.out(f"{up:.2f} {up * 3.6:.2f}\n")
-            continue
-        try:
+        else:
             inv.out.out(inv.phone.fs.read_bytes(path))
-        except FsError as exc:
-            inv.out.err(f"cat: {path}: {exc.strerror}\n")
-            status = 1
-    return status
+
+    return _each_path(inv, inv.args, one)
 
 
 @command("echo")
@@ -217,14 +227,7 @@ def id_(inv: Invocation) -> int:
 @command("mkdir")
 def mkdir(inv: Invocation) -> int:
     flags, paths, _bad = _flags(inv.args, "pm")
-    status = 0
-    for path in paths:
-        try:
-            inv.phone.fs.mkdir(path, parents="p" in flags)
-        except FsError as exc:
-            inv.out.err(f"mkdir: {path}: {exc.strerror}\n")
-            status = 1
-    return status
+    return _each_path(inv, paths, lambda path: inv.phone.fs.mkdir(path, parents="p" in flags))
 
 
 @command("rm")
@@ -233,16 +236,9 @@ def rm(inv: Invocation) -> int:
     if bad:
         inv.out.err(f"rm: Unknown option '{bad}'\n")
         return 1
-    status = 0
-    for path in paths:
-        try:
-            inv.phone.fs.remove(path, recursive=bool(flags & {"r", "R"}))
-        except FsError as exc:
-            if "f" in flags and exc.errno == errno.ENOENT:
-                continue
-            inv.out.err(f"rm: {path}: {exc.strerror}\n")
-            status = 1
-    return status
+    recursive = bool(flags & {"r", "R"})
+    return _each_path(inv, paths, lambda path: inv.phone.fs.remove(path, recursive=recursive),
+                      ignore=frozenset({errno.ENOENT}) if "f" in flags else frozenset())
 
 
 @command("df")

@@ -77,6 +77,15 @@ def tokenize(line: str) -> list[Word | str]:
             parts.append("".join(literal))
             literal.clear()
 
+    def dollar(at: int) -> int:
+        part, after = _read_var(line, at)
+        if isinstance(part, Var):
+            flush_literal()
+            parts.append(part)
+        else:
+            literal.append(part)
+        return after
+
     def end_word() -> None:
         nonlocal in_word
         flush_literal()
@@ -126,22 +135,12 @@ def tokenize(line: str) -> list[Word | str]:
                     literal.append(line[i + 1])
                     i += 2
                 elif c == "$":
-                    part, i = _read_var(line, i)
-                    if isinstance(part, Var):
-                        flush_literal()
-                        parts.append(part)
-                    else:
-                        literal.append(part)
+                    i = dollar(i)
                 else:
                     literal.append(c)
                     i += 1
         elif ch == "$":
-            part, i = _read_var(line, i)
-            if isinstance(part, Var):
-                flush_literal()
-                parts.append(part)
-            else:
-                literal.append(part)
+            i = dollar(i)
         else:
             literal.append(ch)
             i += 1
