@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+import subprocess
 
 import adbutils
 
 from device_agent.simulator import SimulatedPhone, make_apk
+from device_agent.simulator.adbserver import AdbServer
 
 PKG = "org.owntracks.android"
 FINE = "android.permission.ACCESS_FINE_LOCATION"
@@ -124,3 +126,24 @@ def test_unknown_command_and_syntax_error(device: adbutils.AdbDevice) -> None:
     broken = device.shell2("echo 'unterminated", v2=True)
     assert broken.returncode != 0
     assert "no closing quote" in broken.stderr
+
+
+def test_contacts_and_call_log_queries(device: adbutils.AdbDevice, phone: SimulatedPhone) -> None:
+    phones = device.shell("content query --uri content://com.android.contacts/data/phones "
+                          "--projection contact_id:display_name:data1").splitlines()
+    numbers = [n for c in phone.state.contacts for n in c["numbers"]]  # type: ignore[union-attr]
+    assert len(phones) == len(numbers)
+    assert all(re.fullmatch(r"Row: \d+ contact_id=\d+, display_name=.+, data1=.+", line) for line in phones)
+    calls = sorted(int(c["date"]) for c in phone.state.calls)  # type: ignore[arg-type]
+    middle = calls[len(calls) // 2]
+    newer = device.shell(f"content query --uri content://call_log/calls --projection _id:date "
+                         f"--where 'date>{middle}' --sort 'date ASC'").splitlines()
+    assert [int(line.rsplit("date=", 1)[1]) for line in newer] == [d for d in calls if d > middle]
+
+
+def test_piped_interactive_shell(adb_server: AdbServer, device: adbutils.AdbDevice, phone: SimulatedPhone) -> None:
+    result = subprocess.run([adb_server.binary, "-P", str(adb_server.port), "-s", phone.address, "shell"],
+                            input="getprop ro.serialno\nfalse\necho $?\nexit 4\n", capture_output=True, text=True,
+                            timeout=30)
+    assert result.returncode == 4
+    assert result.stdout == f"{phone.serial}\n1\n"

@@ -121,8 +121,9 @@ async def _hold(core: PhoneCore, service: str, stream: Stream) -> None:
 
 
 async def _interactive(core: PhoneCore, io: ShellIO, session: Session) -> None:
-    prompt = f"{core.state.identity.device}:/ $ ".encode()
-    await io.stream.write(_frame(io, prompt))
+    prompt = f"{core.state.identity.device}:/ $ ".encode() if io.request.pty else b""
+    if prompt:
+        await io.stream.write(_frame(io, prompt))
     line = bytearray()
     while True:
         data = await io.read_input()
@@ -138,7 +139,8 @@ async def _interactive(core: PhoneCore, io: ShellIO, session: Session) -> None:
                 if session.exited:
                     await io.exit(session.status)
                     return
-                await io.stream.write(_frame(io, prompt))
+                if prompt:
+                    await io.stream.write(_frame(io, prompt))
             elif byte in (0x7F, 0x08):
                 if line:
                     line.pop()
