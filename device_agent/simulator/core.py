@@ -15,7 +15,7 @@ from .faults import Faults
 from .generate import CallEvent, SmsEvent, day_events
 from .oem import OEMS
 from .provider import Providers
-from .state import FS_DIR, STATE_FILE, Fix, PhoneState, load_state, save_state
+from .state import FS_DIR, STATE_FILE, Fix, PhoneState, StateError, load_state, save_state
 from .vfs import SDCARD, FileSystem
 
 
@@ -38,7 +38,10 @@ class PhoneCore:
         self.dir = phone_dir
         self.state = state or load_state(phone_dir / STATE_FILE)
         self.fs = FileSystem(phone_dir / FS_DIR)
-        self.providers = Providers(self.state)
+        try:
+            self.providers = Providers(self.state)
+        except ValueError as exc:
+            raise StateError(f"{phone_dir / STATE_FILE}: {exc}") from exc
         self.lock = threading.RLock()
         self.faults = Faults()
         self.ui = UiController(self)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 from datetime import timedelta
 from pathlib import Path
 
 import av
 import pytest
 
-from device_agent.simulator import GenerateError, PhoneCore, generate_phone
+from device_agent.simulator import GenerateError, PhoneCore, StateError, generate_phone
 from device_agent.simulator.oem import OEMS
 from device_agent.simulator.state import STATE_FILE
 
@@ -75,3 +77,21 @@ def test_bad_parameters_are_refused(tmp_path: Path) -> None:
         generate_phone(tmp_path / "x", seed=1, oem="nokia", now=NOW)
     with pytest.raises(GenerateError, match="days"):
         generate_phone(tmp_path / "y", seed=1, days=-1, now=NOW)
+
+
+def test_broken_state_files_get_clear_errors(tmp_path: Path, phone_templates: dict[str, Path]) -> None:
+    broken = tmp_path / "broken"
+    shutil.copytree(phone_templates["xiaomi"], broken)
+    (broken / STATE_FILE).write_text("{not json")
+    with pytest.raises(StateError, match="not valid JSON"):
+        PhoneCore(broken)
+    state = json.loads((phone_templates["xiaomi"] / STATE_FILE).read_text())
+    state["identity"]["imei"] = "12"
+    (broken / STATE_FILE).write_text(json.dumps(state))
+    with pytest.raises(StateError, match=r"identity\.imei"):
+        PhoneCore(broken)
+    state = json.loads((phone_templates["xiaomi"] / STATE_FILE).read_text())
+    state["sms"][0]["colour"] = "blue"
+    (broken / STATE_FILE).write_text(json.dumps(state))
+    with pytest.raises(StateError, match="unknown column"):
+        PhoneCore(broken)
