@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from dashboard.pages import account, customers, live_map, rep, replay
+from dashboard.pages import account, customers, fleet, live_map, rep, replay
 
 router = APIRouter(include_in_schema=False)
-for _page in (account, customers, live_map, replay, rep):
+for _page in (account, customers, live_map, replay, rep, fleet):
     router.include_router(_page.router)
