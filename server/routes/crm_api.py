@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from server.routes import crm_customers, crm_pipeline, crm_pool
+from server.routes import crm_customers, crm_pipeline, crm_pool, crm_sales
 
 router = APIRouter()
-for module in (crm_customers, crm_pool, crm_pipeline):
+for module in (crm_customers, crm_pool, crm_pipeline, crm_sales):
     router.include_router(module.router)
