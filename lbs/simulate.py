@@ -1,7 +1,7 @@
 """Simulated field days with known ground-truth stops, for tests, evaluation and benchmarks.
 
 A rep leaves a start point, drives to each site in turn along an L-shaped "street"
-path (with short standstills at traffic lights), stays for a dwell time moving a little
+path (with short standstills at traffic lights and sometimes a slow traffic jam), stays for a dwell time moving a little
 inside the building, and drives back. Fixes come every ``interval_s`` with Gaussian
 GPS noise; a share of them is made bad the way real phones do: far outliers, low
 accuracy, duplicated fix times, (0, 0), mock flags, and tracking gaps.
@@ -29,6 +29,9 @@ class SimConfig:
     indoor_wander_m: float = 25.0
     traffic_stop_prob: float = 0.6  # per drive
     traffic_stop_range_s: tuple[float, float] = (30.0, 150.0)
+    jam_prob: float = 0.15  # per drive: crawl through a traffic jam
+    jam_range_s: tuple[float, float] = (180.0, 600.0)
+    jam_speed_range_mps: tuple[float, float] = (0.3, 2.0)
     outlier_rate: float = 0.004
     low_accuracy_rate: float = 0.02
     duplicate_rate: float = 0.005
@@ -114,25 +117,35 @@ class _Builder:
         self.t += duration
 
     def drive(self, a: tuple[float, float], b: tuple[float, float]) -> None:
+        """Drive along an L-shaped path; maybe halt at a light and crawl through a jam."""
         corner = (b[0], a[1]) if self.rng.random() < 0.5 else (a[0], b[1])
         pts = np.array([a, corner, b])
-        seg = np.hypot(*np.diff(pts, axis=0).T)
-        cum = np.concatenate(([0.0], np.cumsum(seg)))
+        cum = np.concatenate(([0.0], np.cumsum(np.hypot(*np.diff(pts, axis=0).T))))
         total = float(cum[-1])
         speed = self.rng.uniform(*self.cfg.speed_range_mps)
-        duration = max(total / speed, self.cfg.interval_s)
-        pause_at, pause = 0.0, 0.0
+        # Sections of (distance covered, duration), placed at random points of the drive.
+        slow: list[tuple[float, float]] = []
         if self.rng.random() < self.cfg.traffic_stop_prob:
-            pause_at = self.rng.uniform(0.2, 0.8) * duration
-            pause = self.rng.uniform(*self.cfg.traffic_stop_range_s)
-        ts = self._times(duration + pause)
-        rel = ts - self.t
-        moving = np.where(rel < pause_at, rel, np.maximum(pause_at, rel - pause))
-        dist = np.clip(moving / duration, 0, 1) * total
-        x = np.interp(dist, cum, pts[:, 0])
-        y = np.interp(dist, cum, pts[:, 1])
-        self.parts.append((ts, x, y))
-        self.t += duration + pause
+            slow.append((0.0, self.rng.uniform(*self.cfg.traffic_stop_range_s)))
+        if self.rng.random() < self.cfg.jam_prob:
+            jam_s = self.rng.uniform(*self.cfg.jam_range_s)
+            slow.append((min(total / 2, jam_s * self.rng.uniform(*self.cfg.jam_speed_range_mps)), jam_s))
+        free = total - sum(d for d, _ in slow)  # distance driven at normal speed
+        knots_d, knots_t, free_done = [0.0], [0.0], 0.0
+        for at, (dist, dur) in zip(
+            np.sort(self.rng.uniform(0.2, 0.8, len(slow)) * free).tolist(), slow, strict=True
+        ):
+            knots_d.append(knots_d[-1] + at - free_done)
+            knots_t.append(knots_t[-1] + (at - free_done) / speed)
+            knots_d.append(knots_d[-1] + dist)
+            knots_t.append(knots_t[-1] + dur)
+            free_done = at
+        knots_d.append(total)
+        knots_t.append(max(knots_t[-1] + (free - free_done) / speed, self.cfg.interval_s))
+        ts = self._times(knots_t[-1])
+        dist = np.interp(ts - self.t, knots_t, knots_d)
+        self.parts.append((ts, np.interp(dist, cum, pts[:, 0]), np.interp(dist, cum, pts[:, 1])))
+        self.t += knots_t[-1]
 
 
 def _corrupt(

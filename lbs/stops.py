@@ -5,8 +5,8 @@ anchor fix *i* and extends over the following fixes while each one is within
 ``radius_m`` of the anchor and no time step exceeds ``max_gap_s``; it counts when the
 fixes span at least ``min_duration_s``. Anchors are tried left to right, and the next
 anchor is the first fix after a stop. Consecutive stops whose centres are within
-``radius_m`` and that are separated by at most ``merge_gap_s`` are merged (a single
-GPS excursion does not split a visit).
+``radius_m`` and that are separated by at most ``merge_gap_s`` (or by no fix at all,
+for up to ``max_gap_s``) are merged: a single GPS excursion or a silent tracker does not split a visit.
 
 Speed: which fixes can anchor a stop is decided for all fixes at once with range
 maximum/minimum queries over each fix's ``min_duration_s`` window on four projected
@@ -217,7 +217,10 @@ def _merge(
         if merged:
             pa, pb = merged[-1]
             close_in_place = math.dist(centre, last_centre) <= config.radius_m
-            if close_in_place and t[a] - t[pb] <= config.merge_gap_s:
+            # Adjacent stops (no fix between them) are one stay even across a long silence.
+            pause = t[a] - t[pb]
+            silent = a == pb + 1 and pause <= config.max_gap_s
+            if close_in_place and (pause <= config.merge_gap_s or silent):
                 merged[-1] = (pa, b)
                 continue
         merged.append((a, b))
