@@ -16,7 +16,7 @@ class AgentSettings(BaseSettings):
 
     server_url: str = Field(default="http://127.0.0.1:8000", description="Base URL of the fieldcrm server.")
     tracker_url: str | None = Field(
-        default=None, description="URL the phones' tracker posts to; default: the server URL + /api/v1/track/owntracks."
+        default=None, description="URL the phones' tracker posts to; default: the server URL + /api/v1/trackers/owntracks."
     )
     state_dir: Path = Field(default=Path("./agent-data"), description="Outbox, credentials, staged recordings.")
     admin_token: str | None = Field(default=None, description="An admin API token (fcu_…) for enrolment.")
@@ -59,7 +59,7 @@ class AgentSettings(BaseSettings):
 
     @property
     def owntracks_url(self) -> str:
-        return self.tracker_url or f"{self.server_url}/api/v1/track/owntracks"
+        return self.tracker_url or f"{self.server_url}/api/v1/trackers/owntracks"
 
     @property
     def database_path(self) -> Path:

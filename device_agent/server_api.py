@@ -156,5 +156,6 @@ class ServerApi:
         ).json()
 
     def positions(self, admin_token: str) -> list[dict[str, Any]]:
-        """The newest position of each rep the admin may see (live map)."""
-        return self.request("GET", "/api/v1/locations/live", token=admin_token).json()
+        """The newest position of each rep the admin may see: the live map's GeoJSON feature properties."""
+        body = self.request("GET", "/api/v1/locations/live", token=admin_token).json()
+        return [feature.get("properties", {}) for feature in body.get("features", [])]

@@ -61,7 +61,6 @@ class Run:
     props: dict[str, str] = field(default_factory=dict)
     credential: DeviceCredential | None = None
     screen: Screen | None = None
-    started: float = field(default_factory=time.time)
 
     @property
     def settings(self) -> AgentSettings:
@@ -308,7 +307,7 @@ def step_configure(run: Run) -> StepResult:
 def step_verify(run: Run) -> StepResult:
     assert run.credential is not None
     run.say("verify", Status.WAITING, f"waiting up to {run.settings.verify_timeout_s:.0f} s for a fix")
-    return wait_for_fix(run.api, run.settings, run.credential, since=run.started)
+    return wait_for_fix(run.api, run.settings, run.credential)
 
 
 STEPS: tuple[tuple[str, Callable[[Run], StepResult], bool], ...] = (

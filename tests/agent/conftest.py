@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -63,6 +64,15 @@ class Fleet:
         assert "connected" in answer, answer
         return phone.address
 
+    def plug_unauthorized(self, phone: SimulatedPhone) -> str:
+        """Connect a phone that has not accepted this computer's key: adb lists it as unauthorized."""
+        self.adb.connect(phone.address, timeout=10)
+        for _ in range(100):
+            if any(d.serial == phone.address and d.state == "unauthorized" for d in self.adb.list()):
+                return phone.address
+            time.sleep(0.05)
+        raise AssertionError(f"{phone.address} never showed as unauthorized: {self.adb.list()}")
+
     def unplug(self, phone: SimulatedPhone) -> None:
         self.adb.disconnect(phone.address)
 
@@ -112,7 +122,7 @@ def agent_settings(live_server: str, adb_port: int, tmp_path: Path, admin: tuple
         backoff_max_s=0.2,
         max_attempts=3,
         min_free_bytes=0,
-        verify_timeout_s=5,
+        verify_timeout_s=1,
         auth_timeout_s=5,
     )
 

@@ -1,0 +1,183 @@
+"""Provisioning simulated phones of three brands against a real server, through adb and uiautomator2."""
+
+from __future__ import annotations
+
+import json
+import stat
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlmodel import Session
+
+from crm.devices import Device
+from crm.org import Division, Role, User
+from device_agent.agent import Agent
+from device_agent.provision.results import Status
+from device_agent.provision.runner import PhoneReport, decommission, provision_many, provision_phone
+from device_agent.provision.steps import OWNTRACKS, Target
+from device_agent.simulator.apk import make_apk
+from device_agent.simulator.phone import SimulatedPhone
+from tests.factories import Factory
+
+LOCATION = ("android.permission.ACCESS_FINE_LOCATION", "android.permission.ACCESS_COARSE_LOCATION",
+            "android.permission.ACCESS_BACKGROUND_LOCATION")
+
+
+@pytest.fixture
+def settings(settings):
+    settings.tracking_hours = "always"
+    settings.tracking_days = "1-7"
+    return settings
+
+
+@pytest.fixture
+def rep(factory: Factory, admin: tuple[User, str], session: Session) -> User:
+    return factory.user(Role.rep, session.get(Division, admin[0].division_id), username="wang.lei")
+
+
+@pytest.fixture
+def tracker_apk(agent: Agent, tmp_path: Path) -> Path:
+    path = tmp_path / "owntracks.apk"
+    path.write_bytes(make_apk(OWNTRACKS, label="OwnTracks", version_name="2.5.3", version_code=420503,
+                              permissions=(*LOCATION, "android.permission.INTERNET")))
+    agent.settings.tracker_apk = path
+    return path
+
+
+def statuses(report: PhoneReport) -> dict[str, Status]:
+    return {step.step: step.status for step in report.steps}
+
+
+def post_like_owntracks(phone: SimulatedPhone) -> httpx.Response:
+    """What the OwnTracks app does with the configuration the phone saved: POST a fix with Basic auth."""
+    config = phone.state.packages[OWNTRACKS].config or {}
+    fix = {"_type": "location", "lat": 31.2304, "lon": 121.4737, "tst": int(time.time()), "acc": 8,
+           "tid": config["tid"]}
+    return httpx.post(str(config["url"]), json=fix, auth=(str(config["username"]), str(config["password"])))
+
+
+def test_provisioning_three_brands_then_again(
+    agent: Agent, new_phone: Callable[..., SimulatedPhone], tracker_apk: Path, rep: User, session: Session
+) -> None:
+    phones = [new_phone("xiaomi", 1), new_phone("samsung", 2), new_phone("huawei", 1)]  # Android 13, 13, 10
+    events: list[tuple[str, str, Status]] = []
+    reports = provision_many(agent, [Target(p.address, rep.username) for p in phones],
+                             lambda serial, step, status, detail: events.append((serial, step, status)))
+
+    for phone, report in zip(phones, reports, strict=True):
+        got = statuses(report)
+        assert report.device == phone.serial
+        assert got["adb"] is Status.ALREADY
+        assert {got[s] for s in ("enrol", "install", "battery", "configure")} == {Status.DONE}, report.steps
+        assert got["permissions"] in (Status.DONE, Status.ALREADY)  # `pm install -g` may have granted all
+        assert got["consents"] in (Status.DONE, Status.ALREADY)
+        assert got["verify"] is Status.FAILED  # the simulated OwnTracks does not post fixes by itself
+        assert "no fix arrived" in report.steps[-1].detail
+
+        package = phone.state.packages[OWNTRACKS]
+        assert set(LOCATION) <= set(package.granted_permissions)
+        assert OWNTRACKS in phone.state.deviceidle_whitelist
+        credential = agent.credentials.get(phone.serial)
+        assert credential is not None and credential.rep_user_id == rep.id
+        assert package.config is not None
+        assert package.config["password"] == credential.token
+        assert package.config["url"] == f"{agent.settings.server_url}/api/v1/trackers/owntracks"
+        assert session.get(Device, credential.device_id).serial == phone.serial
+    assert (phones[0].address, "verify", Status.WAITING) in events
+
+    mode = stat.S_IMODE(agent.settings.credentials_path.stat().st_mode)
+    assert mode == 0o600
+    tokens = [agent.credentials.get(p.serial).token for p in phones]
+    assert not any(token in json.dumps([r.as_dict() for r in reports]) for token in tokens)
+
+    again = provision_phone(agent, Target(phones[0].address, rep.username), lambda *a: None)
+    got = statuses(again)
+    assert {got[s] for s in ("adb", "enrol", "install", "permissions", "battery", "consents", "configure")} == {
+        Status.ALREADY}
+    assert agent.credentials.get(phones[0].serial).token == tokens[0]
+
+
+def test_verification_sees_the_trackers_fix(
+    agent: Agent, new_phone: Callable[..., SimulatedPhone], tracker_apk: Path, rep: User
+) -> None:
+    phone = new_phone("oppo", 2)
+    agent.settings.verify_timeout_s = 20
+    posted: list[int] = []
+
+    def tracker_app(serial: str, step: str, status: Status, detail: str) -> None:
+        if step == "verify" and status is Status.WAITING:  # the app starts reporting once configured
+            threading.Timer(0.5, lambda: posted.append(post_like_owntracks(phone).status_code)).start()
+
+    report = provision_phone(agent, Target(phone.address, rep.username), tracker_app)
+    assert posted == [200]
+    assert statuses(report)["verify"] is Status.DONE, report.steps[-1]
+    assert "owntracks fix received" in report.steps[-1].detail
+
+    again = provision_phone(agent, Target(phone.address, rep.username), lambda *a: None)
+    assert statuses(again)["verify"] is Status.ALREADY
+
+
+def test_unauthorized_phone_waits_for_the_prompt(
+    agent: Agent, new_phone: Callable[..., SimulatedPhone], tracker_apk: Path, rep: User, fleet
+) -> None:
+    phone = new_phone("vivo", 2, plug=False)
+    phone.require_auth()
+    fleet.plug_unauthorized(phone)
+    waiting = threading.Event()
+
+    def on_step(serial: str, step: str, status: Status, detail: str) -> None:
+        if step == "adb" and status is Status.WAITING:
+            assert "tap Allow" in detail
+            waiting.set()
+            threading.Timer(0.3, phone.accept_auth).start()
+
+    report = provision_phone(agent, Target(phone.address, rep.username), on_step)
+    assert waiting.is_set()
+    assert report.steps[0].status is Status.DONE and "authorised on the phone" in report.steps[0].detail
+    assert statuses(report)["enrol"] is Status.DONE
+
+
+def test_unauthorized_phone_that_nobody_accepts_needs_a_human(
+    agent: Agent, new_phone: Callable[..., SimulatedPhone], tracker_apk: Path, rep: User, fleet
+) -> None:
+    phone = new_phone("vivo", 2, plug=False)
+    phone.require_auth()
+    fleet.plug_unauthorized(phone)
+    agent.settings.auth_timeout_s = 1
+    report = provision_phone(agent, Target(phone.address, rep.username), lambda *a: None)
+    assert report.steps[0].status is Status.HUMAN
+    assert {s.status for s in report.steps[1:]} == {Status.SKIPPED}
+    assert agent.credentials.all() == {}
+
+
+def test_enrolment_with_a_one_time_code(
+    agent: Agent, new_phone: Callable[..., SimulatedPhone], tracker_apk: Path, admin: tuple[User, str]
+) -> None:
+    phone = new_phone("pixel", 2)
+    code = httpx.post(f"{agent.settings.server_url}/api/v1/enrolment-codes", json={
+        "division_id": admin[0].division_id}, headers={"Authorization": f"Bearer {admin[1]}"}).json()["code"]
+    agent.settings.admin_token = None
+    report = provision_phone(agent, Target(phone.address, code=code), lambda *a: None)
+    assert statuses(report)["enrol"] is Status.DONE
+    assert statuses(report)["verify"] is Status.HUMAN  # no admin token to read the live map with
+
+
+def test_decommission_revokes_and_removes(
+    agent: Agent, new_phone: Callable[..., SimulatedPhone], tracker_apk: Path, rep: User
+) -> None:
+    phone = new_phone("oneplus", 2)
+    agent.settings.verify_timeout_s = 0
+    provision_phone(agent, Target(phone.address, rep.username), lambda *a: None)
+    token = agent.credentials.get(phone.serial).token
+    me = f"{agent.settings.server_url}/api/v1/devices/me"
+    assert httpx.get(me, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+    report = decommission(agent, phone.serial)
+    assert [s.status for s in report.steps] == [Status.DONE] * 4, report.steps
+    assert httpx.get(me, headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert OWNTRACKS not in phone.state.packages
+    assert agent.credentials.get(phone.serial) is None
