@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from lbs.errors import InvalidConfig
+from lbs.errors import InvalidConfig, require_number
 from lbs.geo import EARTH_RADIUS_M, cap_lon_half_width_deg
 from lbs.points import check_lat_lon
 
@@ -56,8 +56,7 @@ def cells_covering(lat: float, lon: float, radius_m: float, level: int = DEFAULT
     within the radius is ever missed); corner cells beyond the circle are included.
     """
     check_lat_lon(lat, lon)
-    if not (isinstance(radius_m, int | float) and math.isfinite(radius_m) and radius_m >= 0):
-        raise InvalidConfig("radius_m must be a non-negative number", field="radius_m")
+    require_number(radius_m, "radius_m")
     _check_level(level)
     cols = 1 << level
     angular = min(math.pi, radius_m / EARTH_RADIUS_M)

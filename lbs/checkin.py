@@ -16,11 +16,10 @@ Out-of-range check-ins are kept with their status, never refused (the caller sto
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from enum import StrEnum
 
-from lbs.errors import InvalidConfig
+from lbs.errors import require_fields, require_number
 from lbs.geo import haversine_m
 from lbs.points import check_lat_lon
 
@@ -41,10 +40,7 @@ class CheckinPolicy:
     require_accuracy: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("radius_m", "max_accuracy_m"):
-            value = getattr(self, name)
-            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-                raise InvalidConfig(f"{name} must be a positive number", field=name)
+        require_fields(self, "radius_m", "max_accuracy_m", positive=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,10 +71,9 @@ def verify_checkin(
     check_lat_lon(lat, lon, "checkin")
     check_lat_lon(site_lat, site_lon, "site")
     radius = pol.radius_m if radius_m is None else radius_m
-    if not (isinstance(radius, int | float) and math.isfinite(radius) and radius > 0):
-        raise InvalidConfig("radius_m must be a positive number", field="radius_m")
-    if accuracy_m is not None and not (math.isfinite(accuracy_m) and accuracy_m >= 0):
-        raise InvalidConfig("accuracy_m must be a non-negative number", field="accuracy_m")
+    require_number(radius, "radius_m", positive=True)
+    if accuracy_m is not None:
+        require_number(accuracy_m, "accuracy_m")
     distance = haversine_m(lat, lon, site_lat, site_lon)
 
     def result(status: CheckinStatus, reason: str) -> CheckinResult:

@@ -19,8 +19,9 @@ near the frontier; this matters only for display offsets there.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from enum import StrEnum
+from functools import partial
 
 from lbs.points import check_lat_lon
 
@@ -84,14 +85,6 @@ def _delta(lat: float, lon: float) -> tuple[float, float]:
     return dlat, dlon
 
 
-def wgs84_to_gcj02(lat: float, lon: float) -> tuple[float, float]:
-    check_lat_lon(lat, lon)
-    if not in_mainland_china(lat, lon):
-        return lat, lon
-    dlat, dlon = _delta(lat, lon)
-    return lat + dlat, lon + dlon
-
-
 def _gcj_forward_unchecked(lat: float, lon: float) -> tuple[float, float]:
     dlat, dlon = _delta(lat, lon)
     return lat + dlat, lon + dlon
@@ -103,7 +96,9 @@ def _bd_forward_unchecked(lat: float, lon: float) -> tuple[float, float]:
     return z * math.sin(theta) + 0.006, z * math.cos(theta) + 0.0065
 
 
-def _invert(forward, lat: float, lon: float) -> tuple[float, float]:
+def _invert(
+    forward: Callable[[float, float], tuple[float, float]], lat: float, lon: float
+) -> tuple[float, float]:
     """Solve forward(w) == (lat, lon) for w by fixed-point iteration (the Jacobian is ≈ I)."""
     w_lat, w_lon = lat, lon
     for _ in range(_MAX_ITERATIONS):
@@ -115,27 +110,24 @@ def _invert(forward, lat: float, lon: float) -> tuple[float, float]:
     return w_lat, w_lon
 
 
-def gcj02_to_wgs84(lat: float, lon: float) -> tuple[float, float]:
-    """Exact inverse of :func:`wgs84_to_gcj02` (round trip < 1 mm)."""
-    check_lat_lon(lat, lon)
-    if not in_mainland_china(lat, lon):
-        return lat, lon
-    return _invert(_gcj_forward_unchecked, lat, lon)
+def _in_mainland_only(
+    step: Callable[[float, float], tuple[float, float]],
+) -> Callable[[float, float], tuple[float, float]]:
+    """Wrap a raw transform: validate input, and leave points outside mainland China as they are."""
+
+    def convert_point(lat: float, lon: float) -> tuple[float, float]:
+        check_lat_lon(lat, lon)
+        if not in_mainland_china(lat, lon):
+            return lat, lon
+        return step(lat, lon)
+
+    return convert_point
 
 
-def gcj02_to_bd09(lat: float, lon: float) -> tuple[float, float]:
-    check_lat_lon(lat, lon)
-    if not in_mainland_china(lat, lon):
-        return lat, lon
-    return _bd_forward_unchecked(lat, lon)
-
-
-def bd09_to_gcj02(lat: float, lon: float) -> tuple[float, float]:
-    """Exact inverse of :func:`gcj02_to_bd09` (round trip < 1 mm)."""
-    check_lat_lon(lat, lon)
-    if not in_mainland_china(lat, lon):
-        return lat, lon
-    return _invert(_bd_forward_unchecked, lat, lon)
+wgs84_to_gcj02 = _in_mainland_only(_gcj_forward_unchecked)
+gcj02_to_wgs84 = _in_mainland_only(partial(_invert, _gcj_forward_unchecked))  # exact inverse, < 1 mm
+gcj02_to_bd09 = _in_mainland_only(_bd_forward_unchecked)
+bd09_to_gcj02 = _in_mainland_only(partial(_invert, _bd_forward_unchecked))  # exact inverse, < 1 mm
 
 
 def wgs84_to_bd09(lat: float, lon: float) -> tuple[float, float]:

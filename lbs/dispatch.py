@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from lbs.errors import InvalidConfig
+from lbs.errors import InvalidConfig, require_fields
 from lbs.geo import haversine_m
 from lbs.hours import WorkingHours
 from lbs.points import check_lat_lon, require_aware
@@ -49,10 +49,7 @@ class DispatchConfig:
     max_distance_m: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("max_fix_age_s", "detour_factor", "speed_mps"):
-            value = getattr(self, name)
-            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-                raise InvalidConfig(f"{name} must be a positive number", field=name)
+        require_fields(self, "max_fix_age_s", "detour_factor", "speed_mps", positive=True)
         if self.detour_factor < 1:
             raise InvalidConfig("detour_factor must be at least 1", field="detour_factor")
         RankBy(self.rank_by)

@@ -26,7 +26,7 @@ from enum import StrEnum
 
 import numpy as np
 
-from lbs.errors import InvalidConfig
+from lbs.errors import InvalidConfig, require_fields
 from lbs.geo import haversine_np
 from lbs.hours import WorkingHours
 from lbs.points import Fix, require_aware
@@ -60,12 +60,8 @@ class FilterConfig:
     working_hours: WorkingHours | None = None
 
     def __post_init__(self) -> None:
-        for name in ("max_accuracy_m", "future_tolerance_s", "max_age_s", "max_speed_mps"):
-            value = getattr(self, name)
-            if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
-                raise InvalidConfig(f"{name} must be a non-negative number", field=name)
-        if self.max_speed_mps == 0:
-            raise InvalidConfig("max_speed_mps must be positive", field="max_speed_mps")
+        require_fields(self, "max_accuracy_m", "future_tolerance_s", "max_age_s")
+        require_fields(self, "max_speed_mps", positive=True)
         if self.max_jump_run < 1:
             raise InvalidConfig("max_jump_run must be at least 1", field="max_jump_run")
 

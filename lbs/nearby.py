@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lbs.errors import InvalidConfig, InvalidCoordinate
+from lbs.errors import InvalidConfig, InvalidCoordinate, require_number
 from lbs.geo import EARTH_RADIUS_M, cap_lon_half_width_deg, haversine_np
 from lbs.points import check_lat_lon
 
@@ -127,8 +127,7 @@ class NearbyIndex:
     def within(self, lat: float, lon: float, radius_m: float, limit: int | None = None) -> list[Neighbour]:
         """Points within ``radius_m`` of (lat, lon), nearest first (ties by insertion order)."""
         check_lat_lon(lat, lon, "query")
-        if not (math.isfinite(radius_m) and radius_m >= 0):
-            raise InvalidConfig("radius_m must be a non-negative number", field="radius_m")
+        require_number(radius_m, "radius_m")
         idx, dist = self._within(lat, lon, radius_m)
         if limit is not None:
             idx, dist = idx[:limit], dist[:limit]

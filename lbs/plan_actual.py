@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import bisect
-import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from lbs.errors import InvalidConfig
+from lbs.errors import require_number
 from lbs.points import require_aware
 from lbs.routing.model import PlannedVisit, TimeWindow
 from lbs.visits import CheckIn, Visit
@@ -102,8 +101,7 @@ def compare_plan(
     planned arrival. Later visits to an already matched customer are ignored; visits
     to customers not in the plan are returned as ``unplanned``.
     """
-    if not (math.isfinite(tolerance_s) and tolerance_s >= 0):
-        raise InvalidConfig("tolerance_s must be a non-negative number", field="tolerance_s")
+    require_number(tolerance_s, "tolerance_s")
     tolerance = timedelta(seconds=tolerance_s)
     ordered = sorted(actual, key=lambda a: a.arrival)
     first: dict[Hashable, tuple[int, ActualVisit]] = {}

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from lbs.errors import InvalidConfig
+from lbs.errors import require_number
 from lbs.geo import LocalProjection
 from lbs.track import Track
 
@@ -21,8 +21,7 @@ def simplify_xy(x: ArrayLike, y: ArrayLike, tolerance_m: float) -> NDArray[np.in
     (≈ 2 mm resolution 20 km from the centre), which halves memory traffic; a point
     within a millimetre of the tolerance may therefore fall either way.
     """
-    if not tolerance_m >= 0:
-        raise InvalidConfig("tolerance_m must be a non-negative number", field="tolerance_m")
+    require_number(tolerance_m, "tolerance_m")
     x64 = np.asarray(x, dtype=np.float64)
     y64 = np.asarray(y, dtype=np.float64)
     n = x64.size

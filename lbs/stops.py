@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 import numpy as np
 from numpy.typing import NDArray
 
-from lbs.errors import InvalidConfig
+from lbs.errors import require_fields
 from lbs.geo import LocalProjection
 from lbs.track import Track
 
@@ -39,12 +39,8 @@ class StopConfig:
     merge_gap_s: float = 300.0
 
     def __post_init__(self) -> None:
-        for name in ("radius_m", "min_duration_s", "max_gap_s", "merge_gap_s"):
-            value = getattr(self, name)
-            if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
-                raise InvalidConfig(f"{name} must be a non-negative number", field=name)
-        if self.radius_m == 0:
-            raise InvalidConfig("radius_m must be positive", field="radius_m")
+        require_fields(self, "min_duration_s", "max_gap_s", "merge_gap_s")
+        require_fields(self, "radius_m", positive=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
 
-from lbs.errors import InvalidConfig
+from lbs.errors import require_fields
 from lbs.filtering import CheckedFix, FilterConfig, FixStatus, filter_fixes
 from lbs.points import Fix
 from lbs.simplify import line_indices
@@ -25,10 +24,7 @@ class TrajectoryConfig:
     simplify_tolerance_m: float = 10.0
 
     def __post_init__(self) -> None:
-        for name in ("gap_s", "simplify_tolerance_m"):
-            value = getattr(self, name)
-            if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
-                raise InvalidConfig(f"{name} must be a non-negative number", field=name)
+        require_fields(self, "gap_s", "simplify_tolerance_m")
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from lbs.checkin import CheckinPolicy, CheckinResult, CheckinStatus, verify_checkin
-from lbs.errors import InvalidConfig, InvalidCoordinate
+from lbs.errors import InvalidCoordinate, require_fields
 from lbs.filtering import FixStatus
 from lbs.geo import haversine_m
 from lbs.nearby import NearbyIndex
@@ -98,10 +97,8 @@ class ReviewConfig:
     checkin_policy: CheckinPolicy = field(default_factory=CheckinPolicy)
 
     def __post_init__(self) -> None:
-        for name in ("visit_radius_m", "checkin_slack_s", "long_idle_s", "exempt_radius_m", "gap_anomaly_s"):
-            value = getattr(self, name)
-            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-                raise InvalidConfig(f"{name} must be a positive number", field=name)
+        names = ("visit_radius_m", "checkin_slack_s", "long_idle_s", "exempt_radius_m", "gap_anomaly_s")
+        require_fields(self, *names, positive=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -10,7 +9,7 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from lbs.errors import InvalidConfig, MatrixProviderError
+from lbs.errors import InvalidConfig, MatrixProviderError, require_fields, require_number
 from lbs.geo import haversine_np
 
 
@@ -52,10 +51,9 @@ class StraightLineMatrix:
     speed_mps: float = 8.3
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.detour_factor) and self.detour_factor >= 1):
+        require_fields(self, "speed_mps", positive=True)
+        if require_number(self.detour_factor, "detour_factor") < 1:
             raise InvalidConfig("detour_factor must be at least 1", field="detour_factor")
-        if not (math.isfinite(self.speed_mps) and self.speed_mps > 0):
-            raise InvalidConfig("speed_mps must be positive", field="speed_mps")
 
     def __call__(self, points: Sequence[tuple[float, float]]) -> TravelMatrix:
         if not points:
