@@ -13,7 +13,7 @@ from ..shell import Output, Session
 if TYPE_CHECKING:
     from ..core import PhoneCore
 
-ID_STDIN, ID_STDOUT, ID_STDERR, ID_EXIT, ID_CLOSE_STDIN, ID_WINDOW = 0, 1, 2, 3, 4, 5
+ID_STDIN, ID_STDOUT, ID_EXIT, ID_CLOSE_STDIN = 0, 1, 3, 4  # 2 stderr is the fd itself, 5 window size is ignored
 _FRAME = 64 * 1024
 
 

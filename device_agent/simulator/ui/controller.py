@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import json
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -175,7 +176,5 @@ def _owntracks_inline(uri: str) -> str:
 
 
 def _json_object(text: str) -> dict[str, object]:
-    import json
-
     value = json.loads(text)
     return value if isinstance(value, dict) else {"value": value}

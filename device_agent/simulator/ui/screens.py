@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..permissions import BACKGROUND, COARSE, FINE, is_granted
+from ..permissions import BACKGROUND, FINE, is_granted
 from ..state import PhoneState
 from .nodes import HEIGHT, WIDTH, Node
 
@@ -150,4 +150,3 @@ BUILDERS: dict[str, Callable[[PhoneState, Screen, dict[str, str]], Node]] = {
     "home": home, "app": app, "permission": permission_dialog, "location_settings": location_settings,
     "app_info": app_info, "battery": battery_dialog, "owntracks_config": owntracks_config,
 }
-FOREGROUND_PERMISSIONS = [FINE, COARSE]
