@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import time
 from datetime import timedelta
 from pathlib import Path
 
 import av
 import pytest
 
-from device_agent.simulator import GenerateError, PhoneCore, StateError, generate_phone
+from device_agent.simulator import GenerateError, PhoneCore, SimulatedPhone, StateError, generate_phone
 from device_agent.simulator.oem import OEMS
 from device_agent.simulator.state import STATE_FILE
 
@@ -95,3 +96,15 @@ def test_broken_state_files_get_clear_errors(tmp_path: Path, phone_templates: di
     (broken / STATE_FILE).write_text(json.dumps(state))
     with pytest.raises(StateError, match="unknown column"):
         PhoneCore(broken)
+
+
+def test_a_running_clock_keeps_adding_activity(tmp_path: Path, phone_templates: dict[str, Path]) -> None:
+    shutil.copytree(phone_templates["samsung"], tmp_path / "live")
+    with SimulatedPhone(tmp_path / "live") as phone:
+        start, fixes = phone.state.clock_ms, len(phone.state.fixes)
+        phone.run_clock(speed=20_000, tick=0.05)  # a simulated working day in a few seconds
+        deadline = time.monotonic() + 30
+        while phone.state.clock_ms < start + 86_400_000 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert phone.state.clock_ms >= start + 86_400_000
+    assert len(phone.state.fixes) > fixes
