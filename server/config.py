@@ -79,6 +79,16 @@ class Settings(BaseSettings):
     geocoder_batch: int = Field(default=50, ge=1, description="Addresses geocoded per job run.")
     geocoder_retry_days: int = Field(default=30, ge=1, description="An address not found is retried after this.")
     crm_followup_days: int = Field(default=30, description="Open leads/opportunities need an activity this often.")
+    public_base_url: str = Field(default="http://localhost:8000", description="Links sent to customers (surveys).")
+    crm_outbox_dir: Path | None = Field(default=None, description="Outbox files of SMS/e-mail; default data_dir/outbox.")
+    crm_sms_gateway_url: str | None = Field(default=None, description="HTTP SMS gateway; unset: the outbox file.")
+    crm_sms_gateway_token: str = ""
+    crm_smtp_host: str | None = Field(default=None, description="SMTP server for e-mail; unset: the outbox file.")
+    crm_smtp_port: int = 587
+    crm_smtp_user: str = ""
+    crm_smtp_password: str = ""
+    crm_smtp_from: str = "fieldcrm@localhost"
+    crm_smtp_tls: bool = True
 
     @model_validator(mode="after")
     def _normalise(self) -> Settings:

@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from crm.followups import remind_followups
 from crm.pool_jobs import reclaim_pool, warn_pool_reclaim
+from crm.tickets import escalate_tickets
 from server.auth.models import AuthToken
 from server.config import get_settings
 from server.ingest.transcription import transcribe_pending
@@ -48,4 +49,5 @@ JOBS: list[Job] = [
     Job("crm.pool_reclaim", reclaim_pool, timedelta(hours=1)),
     Job("crm.pool_warn", warn_pool_reclaim, timedelta(hours=6)),
     Job("crm.followups", lambda s, n: remind_followups(s, n, days=get_settings().crm_followup_days), timedelta(hours=6)),
+    Job("crm.ticket_escalation", escalate_tickets, timedelta(minutes=5)),
 ]

@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from server.routes import crm_customers, crm_people, crm_pipeline, crm_pool, crm_sales
+from server.routes import crm_customers, crm_people, crm_pipeline, crm_pool, crm_sales, crm_service
 
 router = APIRouter()
-for module in (crm_customers, crm_pool, crm_pipeline, crm_sales, crm_people):
+for module in (crm_customers, crm_pool, crm_pipeline, crm_sales, crm_people, crm_service):
     router.include_router(module.router)
