@@ -45,8 +45,13 @@ def make_bench_phone(root: Path, megabytes: int) -> Path:
     seconds = RECORDING_MB * 1_000_000 / WAV_BYTES_PER_SECOND
     start = core.now_ms() - 86_400_000
     for i in range(max(1, megabytes // RECORDING_MB)):
-        core.add_call(f"+86138{i:08d}", int(seconds), call_type=2, time_ms=start + i * 600_000,
-                      recording_seconds=seconds)
+        core.add_call(
+            f"+86138{i:08d}",
+            int(seconds),
+            call_type=2,
+            time_ms=start + i * 600_000,
+            recording_seconds=seconds,
+        )
     for i in range(SMS_ROWS):
         body = f"王经理您好, 报价={1000 + i}元,\n明天上午10点到 🙂" if i % 5 == 0 else f"收到, 第{i}条, a=b"
         core.add_sms(f"+86139{i % 500:08d}", body, sms_type=1 + i % 2, time_ms=start + i * 1000)
@@ -68,7 +73,8 @@ def socket_copy(files: list[Path], dest: Path) -> float:
         with conn:
             for path in files:
                 with path.open("rb") as f:
-                    conn.sendfile(f) if hasattr(conn, "sendfile") else conn.sendall(f.read())
+                    conn.sendfile(f)
+
     sender = threading.Thread(target=send)
     sender.start()
     sizes = [p.stat().st_size for p in files]
@@ -119,7 +125,9 @@ def bench_single(adb: AdbServer, root: Path, megabytes: int) -> list[tuple[str, 
         count = out.count(b"\nRow: ") + out.startswith(b"Row: ")
         if count != len(phone.state.sms):
             raise SystemExit(f"content query returned {count} rows, expected {len(phone.state.sms)}")
-        rows.append((f"content query {count} SMS ({len(out) / 1e6:.1f} MB)", f"{count / queried:,.0f} rows/s", ""))
+        rows.append(
+            (f"content query {count} SMS ({len(out) / 1e6:.1f} MB)", f"{count / queried:,.0f} rows/s", "")
+        )
         adb.disconnect(phone)
     return rows
 
@@ -161,13 +169,18 @@ def bench_fleet(adb: AdbServer, root: Path, phones: int) -> tuple[str, str, str]
         for phone in fleet:
             adb.disconnect(phone)
     operations = phones * rounds * 3
-    return (f"{phones} phones at once ({phones * rounds} pulls of /sdcard, {phones * rounds * 2} shells)",
-            f"{operations / elapsed:.0f} ops/s, {moved / 1e6 / elapsed:.0f} MB/s", f"{errors} errors")
+    return (
+        f"{phones} phones at once ({phones * rounds} pulls of /sdcard, {phones * rounds * 2} shells)",
+        f"{operations / elapsed:.0f} ops/s, {moved / 1e6 / elapsed:.0f} MB/s",
+        f"{errors} errors",
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--adb", default=adb_binaries()["bundled"], help="adb binary (default: the adbutils one)")
+    parser.add_argument(
+        "--adb", default=adb_binaries()["bundled"], help="adb binary (default: the adbutils one)"
+    )
     parser.add_argument("--megabytes", type=int, default=200)
     parser.add_argument("--phones", type=int, default=20)
     args = parser.parse_args()

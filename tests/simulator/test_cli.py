@@ -30,7 +30,12 @@ def test_generate_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     assert bad.exit_code == 2
 
 
-def test_start_connect_and_stop(tmp_path: Path, adb_server: AdbServer) -> None:
+def test_start_connect_and_stop(tmp_path: Path) -> None:
+    with AdbServer() as adb_server:  # the CLI only runs `adb connect`: one adb binary is enough
+        _start_connect_and_stop(tmp_path, adb_server)
+
+
+def _start_connect_and_stop(tmp_path: Path, adb_server: AdbServer) -> None:
     made = CliRunner().invoke(app, ["generate", "--phones", "2", "--state-dir", str(tmp_path), "--days", "0"])
     assert made.exit_code == 0, made.output
     base = free_port()
