@@ -2,7 +2,9 @@
 
 A phone that becomes ready (plugged in and authorised, or reconnected over Wi-Fi) is synced at
 once; every ready phone is synced again every ``sync_interval_s`` (APScheduler). Phones listed
-in ``tcp_devices`` are (re)connected with ``adb connect`` every ``reconnect_s``.
+in ``tcp_devices`` are (re)connected with ``adb connect`` every ``reconnect_s``. Some adb servers
+do not announce a phone's move from ``offline`` to ``unauthorized`` on ``track-devices``, so
+phones shown offline are re-read from ``adb devices`` every ``refresh_s``.
 """
 
 from __future__ import annotations
@@ -32,15 +34,24 @@ class WatchEvent:
 
 
 class Watcher:
-    def __init__(self, agent: Agent, on_event: Callable[[WatchEvent], None], *, reconnect_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        agent: Agent,
+        on_event: Callable[[WatchEvent], None],
+        *,
+        reconnect_s: float = 30.0,
+        refresh_s: float = 1.0,
+    ) -> None:
         self.agent = agent
         self.on_event = on_event
         self.reconnect_s = reconnect_s
+        self.refresh_s = refresh_s
         self.stop = threading.Event()
         self.states: dict[str, str] = {}
         self._pool = ThreadPoolExecutor(max_workers=agent.settings.parallel, thread_name_prefix="watch-sync")
         self._running: dict[str, Future[None]] = {}
         self._lock = threading.Lock()
+        self._state_lock = threading.RLock()
 
     def sync_soon(self, serial: str) -> None:
         """Queue a sync unless one is already queued or running for this phone."""
@@ -65,7 +76,21 @@ class Watcher:
                 answer = self.agent.adb.connect(address)
                 log_event("agent.watch.connect", address=address, answer=answer)
 
+    def refresh_offline(self) -> None:
+        if "offline" not in self.states.values():
+            return
+        current = {a.serial: a.state for a in self.agent.adb.devices()}
+        for serial, state in list(self.states.items()):
+            if state == "offline" and current.get(serial, GONE) != state:
+                self._changed(serial, current.get(serial, GONE))
+
     def _changed(self, serial: str, state: str) -> None:
+        with self._state_lock:
+            if self.states.get(serial, GONE) == state:
+                return
+            self._report(serial, state)
+
+    def _report(self, serial: str, state: str) -> None:
         previous = self.states.get(serial)
         if state == GONE:
             self.states.pop(serial, None)
@@ -87,6 +112,7 @@ class Watcher:
         scheduler = BackgroundScheduler()
         scheduler.add_job(self.sync_ready, "interval", seconds=self.agent.settings.sync_interval_s,
                           max_instances=1, coalesce=True)
+        scheduler.add_job(self.refresh_offline, "interval", seconds=self.refresh_s, max_instances=1, coalesce=True)
         if self.agent.settings.tcp_devices:
             scheduler.add_job(self.reconnect, "interval", seconds=self.reconnect_s, max_instances=1, coalesce=True)
         scheduler.start()
@@ -96,8 +122,7 @@ class Watcher:
                 for serial in [s for s in self.states if s not in snapshot]:
                     self._changed(serial, GONE)
                 for serial, state in snapshot.items():
-                    if self.states.get(serial) != state:
-                        self._changed(serial, state)
+                    self._changed(serial, state)
         finally:
             scheduler.shutdown(wait=False)
             self._pool.shutdown(wait=True, cancel_futures=True)
