@@ -3,6 +3,7 @@
 import typer
 
 from device_agent.cli import app as agent_app
+from device_agent.simulator.cli import app as sim_app
 from server.cli import backup, db, demo, org, serve
 
 app = typer.Typer(
@@ -19,6 +20,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(org.user_app, name="user")
 app.add_typer(org.division_app, name="division")
 app.add_typer(agent_app, name="agent")
+app.add_typer(sim_app, name="sim")
 
 if __name__ == "__main__":
     app()

@@ -27,7 +27,7 @@ def _run(args: list[str], env: dict[str, str], **kwargs) -> subprocess.Completed
     return subprocess.run([FIELDCRM, *args], env=env, capture_output=True, text=True, timeout=120, **kwargs)
 
 
-@pytest.mark.parametrize("command", ["serve", "scheduler", "demo", "db", "user", "division", "backup", "restore"])
+@pytest.mark.parametrize("command", ["serve", "scheduler", "demo", "db", "user", "division", "backup", "restore", "agent", "sim"])
 def test_every_subcommand_has_help(command: str, tmp_path: Path):
     result = _run([command, "--help"], _env(tmp_path))
     assert result.returncode == 0 and "Usage" in result.stdout
