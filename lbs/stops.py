@@ -17,6 +17,7 @@ Python steps, where w is the number of fixes in ``min_duration_s``.
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -93,9 +94,15 @@ def _window_candidates(
     has_window = w < n
     cand = np.zeros(n, dtype=bool)
     qi = np.flatnonzero(has_window)
+    qw = w[qi]
+    # Cheap necessary conditions first: the window's last and middle fix near the anchor.
+    r2 = config.radius_m**2
+    for middle in (False, True):
+        probe = (qi + qw) // 2 if middle else qw
+        near = (x[probe] - x[qi]) ** 2 + (y[probe] - y[qi]) ** 2 <= r2
+        qi, qw = qi[near], qw[near]
     if qi.size == 0:
         return cand, w
-    qw = w[qi]
     steps = np.diff(t, append=t[-1])  # step from fix k to k+1; last one is 0
     # float32 halves memory traffic; the 1 cm margin keeps the test a superset of the
     # exact circle check despite rounding.
@@ -135,21 +142,29 @@ def _window_candidates(
 
 
 def _stop_end(
-    i: int, w: int, t: NDArray[np.float64], x: NDArray[np.float64], y: NDArray[np.float64], config: StopConfig
+    i: int,
+    w: int,
+    steps: NDArray[np.float64],
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    config: StopConfig,
 ) -> int | None:
-    """Exact check of anchor ``i``; return the last index of its stop or None."""
+    """Exact check of anchor ``i``; return the last index of its stop or None.
+
+    ``steps[k]`` is the time from fix k to k+1.
+    """
     r2 = config.radius_m**2
     seg = slice(i, w + 1)
     if np.any((x[seg] - x[i]) ** 2 + (y[seg] - y[i]) ** 2 > r2):
         return None
-    if w > i and np.any(np.diff(t[seg]) > config.max_gap_s):
+    if w > i and steps[i:w].max() > config.max_gap_s:
         return None
-    n = t.size
+    n = x.size
     pos, chunk = w + 1, 64
     while pos < n:
         hi = min(n, pos + chunk)
         out = ((x[pos:hi] - x[i]) ** 2 + (y[pos:hi] - y[i]) ** 2 > r2) | (
-            (t[pos:hi] - t[pos - 1 : hi - 1]) > config.max_gap_s
+            steps[pos - 1 : hi - 1] > config.max_gap_s
         )
         bad = np.flatnonzero(out)
         if bad.size:
@@ -181,15 +196,16 @@ def _stop_ranges(
     if t.size < 2:
         return []
     cand, w = _window_candidates(t, x, y, config)
-    candidates = np.flatnonzero(cand)
+    candidates = np.flatnonzero(cand).tolist()
+    steps = np.diff(t)
     ranges: list[tuple[int, int]] = []
     pos = 0
     while True:
-        ci = int(np.searchsorted(candidates, pos))
-        if ci >= candidates.size:
+        ci = bisect.bisect_left(candidates, pos)
+        if ci >= len(candidates):
             break
-        i = int(candidates[ci])
-        end = _stop_end(i, int(w[i]), t, x, y, config)
+        i = candidates[ci]
+        end = _stop_end(i, int(w[i]), steps, x, y, config)
         if end is None:
             pos = i + 1
             continue
