@@ -47,7 +47,6 @@ from crm.customers import ContactPhone, Customer  # noqa: E402
 from crm.devices import Device  # noqa: E402
 from crm.linking import load_phone_book  # noqa: E402
 from crm.org import Division, Role, User  # noqa: E402
-from crm.timeline import TimelineEvent  # noqa: E402
 from server.auth.models import TokenKind  # noqa: E402
 from server.auth.service import issue_device_token, issue_user_token  # noqa: E402
 from server.db import make_engine  # noqa: E402
@@ -107,19 +106,40 @@ def seed_org(engine: Engine, contacts: int) -> dict[str, Any]:
         session.flush()
         device_token = issue_device_token(session, device=device, now=NOW)
         session.commit()
-        user_token = issue_user_token(session, user=boss, kind=TokenKind.api, lifetime=timedelta(days=1), now=NOW)
+        user_token = issue_user_token(
+            session, user=boss, kind=TokenKind.api, lifetime=timedelta(days=1), now=NOW
+        )
         ids = {"division": division.id, "rep": rep.id, "device": device.id}
     with engine.begin() as conn:
         for start in range(0, contacts, 10_000):
             chunk = range(start, min(contacts, start + 10_000))
-            rows = [{"division_id": ids["division"], "owner_id": ids["rep"] if i % 3 else None, "name": f"客户{i}",
-                     "kind": "company", "grade": "C", "tags": [], "created_at": NOW, "updated_at": NOW} for i in chunk]
+            rows = [
+                {
+                    "division_id": ids["division"],
+                    "owner_id": ids["rep"] if i % 3 else None,
+                    "name": f"客户{i}",
+                    "kind": "company",
+                    "grade": "C",
+                    "tags": [],
+                    "created_at": NOW,
+                    "updated_at": NOW,
+                }
+                for i in chunk
+            ]
             conn.execute(insert(Customer), rows)
         first = conn.execute(text("SELECT min(id) FROM customer")).scalar_one()
         for start in range(0, contacts, 10_000):
             chunk = range(start, min(contacts, start + 10_000))
-            rows = [{"e164": "+86" + mobile(i), "customer_id": first + i, "division_id": ids["division"],
-                     "valid_from": NOW, "extra": {}} for i in chunk]
+            rows = [
+                {
+                    "e164": "+86" + mobile(i),
+                    "customer_id": first + i,
+                    "division_id": ids["division"],
+                    "valid_from": NOW,
+                    "extra": {},
+                }
+                for i in chunk
+            ]
             conn.execute(insert(ContactPhone), rows)
     return ids | {"device_token": device_token, "user_token": user_token.secret, "first_customer": first}
 
@@ -136,11 +156,28 @@ def free_port() -> int:
 def start_server(url: str, data_dir: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDCRM_")}
-    env |= {"FIELDCRM_DATA_DIR": data_dir, "FIELDCRM_SECRET_KEY": SECRET, "FIELDCRM_LOG_LEVEL": "WARNING",
-            "FIELDCRM_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
+    env |= {
+        "FIELDCRM_DATA_DIR": data_dir,
+        "FIELDCRM_SECRET_KEY": SECRET,
+        "FIELDCRM_LOG_LEVEL": "WARNING",
+        "FIELDCRM_DATABASE_URL": url,
+        "PYTHONPATH": str(ROOT),
+    }
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "server.asgi:app", "--port", str(port), "--log-level", "warning",
-         "--no-access-log"], env=env, cwd=ROOT, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "server.asgi:app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+        cwd=ROOT,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -156,9 +193,15 @@ def start_server(url: str, data_dir: str) -> tuple[subprocess.Popen[bytes], str]
 def sms_batch(b: int, book: int) -> list[dict[str, Any]]:
     rng = random.Random(b)
     return [
-        {"source_id": b * BATCH + i, "address": mobile(rng.randrange(book)), "type_code": rng.choice((1, 2)),
-         "occurred_at": (NOW - timedelta(days=30, seconds=b * BATCH + i)).isoformat(),
-         "body": f"王经理您好，第{b}-{i}条：明天上午十点到贵司，带上报价单。", "read": True, "thread_id": i % 50}
+        {
+            "source_id": b * BATCH + i,
+            "address": mobile(rng.randrange(book)),
+            "type_code": rng.choice((1, 2)),
+            "occurred_at": (NOW - timedelta(days=30, seconds=b * BATCH + i)).isoformat(),
+            "body": f"王经理您好，第{b}-{i}条：明天上午十点到贵司，带上报价单。",
+            "read": True,
+            "thread_id": i % 50,
+        }
         for i in range(BATCH)
     ]
 
@@ -166,9 +209,14 @@ def sms_batch(b: int, book: int) -> list[dict[str, Any]]:
 def call_batch(b: int, book: int) -> list[dict[str, Any]]:
     rng = random.Random(-b)
     return [
-        {"source_id": b * BATCH + i, "number": mobile(rng.randrange(book)), "type_code": rng.choice((1, 2, 3)),
-         "occurred_at": (NOW - timedelta(days=60, seconds=b * BATCH + i)).isoformat(),
-         "duration": rng.randrange(0, 600), "country_iso": "CN"}
+        {
+            "source_id": b * BATCH + i,
+            "number": mobile(rng.randrange(book)),
+            "type_code": rng.choice((1, 2, 3)),
+            "occurred_at": (NOW - timedelta(days=60, seconds=b * BATCH + i)).isoformat(),
+            "duration": rng.randrange(0, 600),
+            "country_iso": "CN",
+        }
         for i in range(BATCH)
     ]
 
@@ -195,7 +243,11 @@ def raw_executemany(engine: Engine, model: Any) -> float:
         conn.exec_driver_sql(f"DELETE FROM timeline_event WHERE source_table = '{table.name}'")
         conn.exec_driver_sql(f"DELETE FROM capture_alert WHERE source_table = '{table.name}'")
         conn.exec_driver_sql(f"DELETE FROM {table.name}")
-    marks = ", ".join(["?"] * len(columns)) if engine.dialect.name == "sqlite" else ", ".join(["%s"] * len(columns))
+    marks = (
+        ", ".join(["?"] * len(columns))
+        if engine.dialect.name == "sqlite"
+        else ", ".join(["%s"] * len(columns))
+    )
     sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
     raw = engine.raw_connection()
     try:
@@ -220,7 +272,9 @@ def bench_ingest(url: str, engine: Engine, seed: dict[str, Any], batches: int) -
                 http_ingest(base, seed["device_token"], path, warm)
                 rate = http_ingest(base, seed["device_token"], path, [make(b, 2000) for b in range(batches)])
                 raw = raw_executemany(engine, model)
-                results.append(Result(f"{path}: HTTP batches of {BATCH}", rate, "records/s", f"{rate / raw:.2f}× raw"))
+                results.append(
+                    Result(f"{path}: HTTP batches of {BATCH}", rate, "records/s", f"{rate / raw:.2f}× raw")
+                )
                 results.append(Result(f"{path}: raw executemany, same rows", raw, "records/s", "baseline"))
         finally:
             server.terminate()
@@ -234,8 +288,10 @@ def bench_ingest(url: str, engine: Engine, seed: dict[str, Any], batches: int) -
 def bench_linking(engine: Engine, seed: dict[str, Any], contacts: int, events: int) -> Result:
     rng = random.Random(7)
     unknown = contacts * 10
-    numbers = ["+86" + mobile(rng.randrange(contacts) if rng.random() < 0.8 else unknown + rng.randrange(10**6))
-               for _ in range(events)]
+    numbers = [
+        "+86" + mobile(rng.randrange(contacts) if rng.random() < 0.8 else unknown + rng.randrange(10**6))
+        for _ in range(events)
+    ]
     times = [NOW - timedelta(minutes=rng.randrange(10**6)) for _ in range(events)]
     linked = 0
     with Session(engine) as session:
@@ -247,14 +303,20 @@ def bench_linking(engine: Engine, seed: dict[str, Any], contacts: int, events: i
                 link = book.resolve(division_id=seed["division"], e164=number, at=at, rep_user_id=seed["rep"])
                 linked += link.primary is not None
         elapsed = time.perf_counter() - start
-    return Result(f"link {events:,} events vs {contacts:,} contacts", events / elapsed, "events/s",
-                  f"{linked / events:.0%} linked")
+    return Result(
+        f"link {events:,} events vs {contacts:,} contacts",
+        events / elapsed,
+        "events/s",
+        f"{linked / events:.0%} linked",
+    )
 
 
 # --- 3. timeline --------------------------------------------------------------------------------
 
 
-def generate_timeline(engine: Engine, seed: dict[str, Any], total: int, hot_events: int, contacts: int) -> int:
+def generate_timeline(
+    engine: Engine, seed: dict[str, Any], total: int, hot_events: int, contacts: int
+) -> int:
     """Bulk SQL: ``hot_events`` for one customer, the rest spread over all customers."""
     hot = seed["first_customer"]
     division, rep = seed["division"], seed["rep"]
@@ -262,14 +324,16 @@ def generate_timeline(engine: Engine, seed: dict[str, Any], total: int, hot_even
     with engine.begin() as conn:
         if engine.dialect.name == "sqlite":
             conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            source = ("WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < :count) "
-                      "SELECT n FROM s")
+            source = (
+                "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < :count) "
+                "SELECT n FROM s"
+            )
             at = "datetime(:epoch - n * :step, 'unixepoch') || '.000000'"  # the format SQLAlchemy writes
-            data = "'{{\"direction\": \"incoming\"}}'"  # braces doubled for str.format below
+            data = '\'{{"direction": "incoming"}}\''  # braces doubled for str.format below
         else:
             source = "SELECT n FROM generate_series(1, :count) AS n"
             at = "to_timestamp(:epoch - n * :step)"
-            data = "CAST('{{\"direction\": \"incoming\"}}' AS json)"
+            data = 'CAST(\'{{"direction": "incoming"}}\' AS json)'
         insert_sql = (
             "INSERT INTO timeline_event (customer_id, division_id, occurred_at, kind, source_table, source_id, "
             "actor_user_id, summary, data, created_at) "
@@ -282,11 +346,15 @@ def generate_timeline(engine: Engine, seed: dict[str, Any], total: int, hot_even
         for start in range(0, rest, 1_000_000):
             count = min(1_000_000, rest - start)
             customer = f"{hot} + 1 + ((n + {start}) % {contacts - 1})"
-            conn.execute(text(insert_sql.format(customer=customer)), {"count": count, "epoch": epoch, "step": 7})
+            conn.execute(
+                text(insert_sql.format(customer=customer)), {"count": count, "epoch": epoch, "step": 7}
+            )
             console.log(f"timeline rows: {hot_events + start + count:,}")
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE timeline_event")
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                "VACUUM ANALYZE timeline_event"
+            )
     else:
         with engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE")
@@ -296,8 +364,11 @@ def generate_timeline(engine: Engine, seed: dict[str, Any], total: int, hot_even
 def deep_cursor(engine: Engine, customer: int, depth: int) -> str:
     with Session(engine) as session:
         row = session.execute(
-            text("SELECT occurred_at, id FROM timeline_event WHERE customer_id = :c "
-                 "ORDER BY occurred_at DESC, id DESC LIMIT 1 OFFSET :o"), {"c": customer, "o": depth - 1}
+            text(
+                "SELECT occurred_at, id FROM timeline_event WHERE customer_id = :c "
+                "ORDER BY occurred_at DESC, id DESC LIMIT 1 OFFSET :o"
+            ),
+            {"c": customer, "o": depth - 1},
         ).one()
     at = row[0] if isinstance(row[0], datetime) else datetime.fromisoformat(row[0])
     return encode_cursor(at if at.tzinfo else at.replace(tzinfo=UTC), row[1])
@@ -315,14 +386,22 @@ def bench_timeline(url: str, engine: Engine, seed: dict[str, Any], hot: int, rep
                     latencies = []
                     for i in range(repeat + 5):
                         start = time.perf_counter()
-                        response = client.get(f"/api/v1/customers/{hot}/timeline", params=params | {"limit": 50})
+                        response = client.get(
+                            f"/api/v1/customers/{hot}/timeline", params=params | {"limit": 50}
+                        )
                         if i >= 5:  # the first requests warm connections and caches
                             latencies.append((time.perf_counter() - start) * 1000)
                         if response.status_code != 200 or len(response.json()["events"]) != 50:
                             raise RuntimeError(f"timeline: {response.status_code} {response.text[:300]}")
                     p95 = statistics.quantiles(latencies, n=100)[94]
-                    results.append(Result(f"timeline {label} (50 events)", p95, "ms p95",
-                                          f"p50 {statistics.median(latencies):.1f} ms"))
+                    results.append(
+                        Result(
+                            f"timeline {label} (50 events)",
+                            p95,
+                            "ms p95",
+                            f"p50 {statistics.median(latencies):.1f} ms",
+                        )
+                    )
         finally:
             server.terminate()
             server.wait()
@@ -339,14 +418,19 @@ def run(url: str, label: str, args: argparse.Namespace) -> list[Result]:
     seed = timed(f"{contacts:,} customers and contacts", lambda: seed_org(engine, contacts))
     results = timed("ingestion", lambda: bench_ingest(url, engine, seed, args.batches))
     results.append(timed("linking", lambda: bench_linking(engine, seed, contacts, events)))
-    hot = timed(f"generate {total:,} timeline events", lambda: generate_timeline(engine, seed, total, 100_000, contacts))
+    hot = timed(
+        f"generate {total:,} timeline events",
+        lambda: generate_timeline(engine, seed, total, 100_000, contacts),
+    )
     results += timed("timeline", lambda: bench_timeline(url, engine, seed, hot, args.repeat))
     engine.dispose()
     return [Result(f"[{label}] {r.case}", r.value, r.unit, r.note) for r in results]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="smaller data sets for routine runs")
     parser.add_argument("--batches", type=int, default=20, help="measured HTTP batches per source")
     parser.add_argument("--repeat", type=int, default=200, help="timeline requests per case")
@@ -365,8 +449,10 @@ def main() -> None:
     for r in results:
         table.add_row(r.case, f"{r.value:,.1f}" if r.value < 100 else f"{r.value:,.0f}", r.unit, r.note)
     console.print(table)
-    console.print("targets: HTTP ≥ 0.3× raw and ≥ 20,000 records/s (SQLite); linking ≥ 50,000 events/s; "
-                  "timeline p95 < 20 ms")
+    console.print(
+        "targets: HTTP ≥ 0.3× raw and ≥ 20,000 records/s (SQLite); linking ≥ 50,000 events/s; "
+        "timeline p95 < 20 ms"
+    )
 
 
 if __name__ == "__main__":

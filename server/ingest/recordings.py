@@ -77,9 +77,8 @@ def _zone(ctx: IngestContext) -> ZoneInfo:
 
 
 def _upload_state(upload: RecordingUpload) -> UploadState:
-    done = upload.status is UploadStatus.complete or upload.status == UploadStatus.complete.value
     return UploadState(
-        status="complete" if done else "upload",
+        status="complete" if upload.status == UploadStatus.complete else "upload",
         upload_id=upload.id,
         offset=upload.received,
         size_bytes=upload.size_bytes,
