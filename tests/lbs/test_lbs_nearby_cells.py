@@ -92,3 +92,39 @@ def test_cell_sizes_and_levels():
     with pytest.raises(InvalidConfig):
         cells_covering(1, 1, -5)
     assert math.isclose(cell_size_deg(1), 180.0)
+
+
+def test_cells_drive_a_real_sqlite_nearby_query(tmp_path):
+    import sqlite3
+
+    from lbs.geo import haversine_m
+
+    rng = np.random.default_rng(9)
+    lat = 31.23 + rng.normal(0, 0.1, 5000)
+    lon = 121.47 + rng.normal(0, 0.12, 5000)
+    db = sqlite3.connect(tmp_path / "crm.db")
+    db.execute(
+        "CREATE TABLE customer (id INTEGER PRIMARY KEY, lat REAL, lon REAL, geo_cell_14 INTEGER, geo_cell_10 INTEGER)"
+    )
+    db.execute("CREATE INDEX ix_cell14 ON customer (geo_cell_14)")
+    db.execute("CREATE INDEX ix_cell10 ON customer (geo_cell_10)")
+    db.executemany(
+        "INSERT INTO customer VALUES (?, ?, ?, ?, ?)",
+        [
+            (i, a, b, cell_of(a, b, 14), cell_of(a, b, 10))
+            for i, (a, b) in enumerate(zip(lat.tolist(), lon.tolist(), strict=True))
+        ],
+    )
+    for radius in (800.0, 3000.0, 40_000.0):
+        q = (31.25, 121.45)
+        level = covering_level(radius)
+        cells = cells_covering(*q, radius, level)
+        marks = ",".join("?" * len(cells))
+        rows = db.execute(
+            f"SELECT id, lat, lon FROM customer WHERE geo_cell_{level} IN ({marks})", cells
+        ).fetchall()
+        found = {i for i, a, b in rows if haversine_m(*q, a, b) <= radius}
+        d = haversine_np(*q, lat, lon)
+        assert found == set(np.flatnonzero(d <= radius).tolist())
+        assert len(rows) < 5000 or radius > 10_000
+    db.close()
