@@ -2,19 +2,37 @@
 
 The statement is ``INSERT ... ON CONFLICT DO NOTHING`` sent with the driver's own
 ``executemany``; values go through each column type's bind processor, so what is stored
-is byte-for-byte what the ORM would store (e.g. aware datetimes as UTC on SQLite).
+is byte-for-byte what the ORM would store. Aware datetimes on SQLite take a shortcut that
+produces the same text as SQLAlchemy's processor in a fraction of the time (tested).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Dialect, Table
 from sqlmodel import Session
 
+from crm.types import UTCDateTime
+
 _MARKERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+
+
+def sqlite_utc_text(value: datetime | None) -> str | None:
+    """What SQLAlchemy stores on SQLite for an aware datetime: naive UTC, microseconds."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _processor(table: Table, column: str, dialect: Dialect) -> Callable[[Any], Any] | None:
+    kind = table.c[column].type
+    if isinstance(kind, UTCDateTime) and dialect.name == "sqlite":
+        return sqlite_utc_text
+    return kind.dialect_impl(dialect).bind_processor(dialect)
 
 
 @lru_cache(maxsize=32)
@@ -27,7 +45,7 @@ def _plan(table: Table, columns: tuple[str, ...], dialect: Dialect) -> tuple[str
         f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
         f"VALUES ({', '.join([marker] * len(columns))}) ON CONFLICT DO NOTHING"
     )
-    processors = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+    processors = [_processor(table, c, dialect) for c in columns]
     return sql, processors
 
 

@@ -26,7 +26,7 @@ from lbs.filtering import FilterConfig, FixStatus, filter_fixes
 from lbs.points import Fix
 from server.locations.bulk import insert_rows
 from server.locations.positions import advance_position
-from server.locations.records import RECORDS, LocationIn
+from server.locations.records import RECORDS, LocationIn, parse_batch
 from server.locations.upsert import upsert
 from server.logs import get_logger, log_event
 
@@ -69,20 +69,17 @@ def from_capture(fix: CapturedFix) -> Incoming:
 
 
 def _from_record(r: LocationIn) -> Incoming:
+    g = r.get
     return Incoming(
-        Fix(r.time, r.lat, r.lon, r.accuracy_m, r.speed_mps, r.bearing_deg, r.altitude_m, r.battery_pct,
-            r.mock, r.provider),
-        r.source.value,
-        r.charging,
+        Fix(r["time"], r["lat"], r["lon"], g("accuracy_m"), g("speed_mps"), g("bearing_deg"), g("altitude_m"),
+            g("battery_pct"), g("mock", False), g("provider")),
+        g("source", "dumpsys"),
+        g("charging"),
     )
 
 
 def decode_records(records: Sequence[Any]) -> tuple[list[tuple[int, Incoming]], list[dict[str, Any]]]:
-    """Valid records (with their position) and a result for every invalid one.
-
-    The whole list is validated in one call; only when it has errors are the failing
-    positions set aside and the rest validated again.
-    """
+    """Valid records (with their position) and a result for every invalid one."""
     try:
         parsed = RECORDS.validate_python(records)
         return [(i, _from_record(r)) for i, r in enumerate(parsed)], []
@@ -92,7 +89,7 @@ def decode_records(records: Sequence[Any]) -> tuple[list[tuple[int, Incoming]], 
             index, *where = e["loc"]
             if isinstance(index, int) and index not in failures:
                 field = ".".join(str(p) for p in where) or None
-                failures[index] = {"index": index, "source_id": None, "status": "rejected",
+                failures[index] = {"index": index, "status": "rejected",
                                    "reason": e["msg"], "field": field}
         good = [i for i in range(len(records)) if i not in failures]
         parsed = RECORDS.validate_python([records[i] for i in good])
@@ -138,7 +135,7 @@ def ingest_fixes(
     for index, inc in items:
         f = inc.fix
         if (f.time, f.lat, f.lon) in stored.keys:
-            results.append({"index": index, "source_id": None, "status": "duplicate"})
+            results.append({"index": index, "status": "duplicate"})
         else:
             fresh.append((index, inc))
     checked = filter_fixes([inc.fix for _, inc in fresh] + stored.context, policy.filter, now)
@@ -152,18 +149,18 @@ def ingest_fixes(
         f = inc.fix
         if c.status is FixStatus.OUTSIDE_HOURS:
             discarded[f.time.astimezone(zone).date()] += 1
-            results.append({"index": index, "source_id": None, "status": "excluded",
+            results.append({"index": index, "status": "excluded",
                             "reason": "outside tracking hours"})
             continue
         if (f.time, f.lat, f.lon) in seen:
-            results.append({"index": index, "source_id": None, "status": "duplicate"})
+            results.append({"index": index, "status": "duplicate"})
             continue
         seen.add((f.time, f.lat, f.lon))
         rows.append((device.id, device.division_id, device.rep_user_id, f.time, f.lat, f.lon, f.accuracy_m,
                      f.speed_mps, f.bearing_deg, f.altitude_m, f.battery_pct, inc.charging, f.mock, inc.source,
                      f.source, c.status.value, now))
         kept.append((c, inc))
-        results.append({"index": index, "source_id": None, "status": "accepted", "fix_status": c.status.value})
+        results.append({"index": index, "status": "accepted", "fix_status": c.status.value})
     insert_rows(session, LocationFix.__table__, FIX_COLUMNS, rows)
     _count_discards(session, device, discarded)
     if device.rep_user_id is not None:
@@ -192,12 +189,17 @@ def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def ingest_batch(
-    session: Session, *, device: Device, records: Sequence[Any], policy: FixPolicy, max_batch: int, now: datetime
+    session: Session, *, device: Device, body: bytes, policy: FixPolicy, max_batch: int, now: datetime
 ) -> dict[str, Any]:
-    """The agent's batch: per-record results in input order, committed in one transaction."""
+    """The agent's batch (raw JSON body): per-record results in input order, one transaction."""
+    valid, raw = parse_batch(body)
+    records = raw if valid is None else valid
     if len(records) > max_batch:
         raise DomainError(f"at most {max_batch} records per batch", field="records", status_code=413)
-    items, rejected = decode_records(records)
+    if valid is None:
+        items, rejected = decode_records(raw)
+    else:
+        items, rejected = [(i, _from_record(r)) for i, r in enumerate(valid)], []
     results = ingest_fixes(session, device=device, items=items, policy=policy, now=now)
     session.commit()
     out = summarise(sorted(results + rejected, key=lambda r: r["index"]))

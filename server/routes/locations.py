@@ -19,22 +19,24 @@ from server.locations.days import rep_day
 from server.locations.ingest import ingest_batch
 from server.locations.nearby import MAX_RADIUS_M, customers_within, nearest_customers
 from server.locations.positions import as_geojson, live_reps
-from server.locations.records import LocationBatchIn, LocationBatchResult
+from server.locations.records import BATCH_SCHEMA, LocationBatchResult
 from server.locations.views import NearCustomerRead, RepDayRead, near_view, rep_day_view
+from server.routes.trackers import RawBody
 
 router = APIRouter(prefix="/api/v1", tags=["locations"])
 
 Coords = Query(CoordSystem.WGS84, description="Coordinate system of lat/lon in and out: wgs84, gcj02 or bd09.")
 
 
-@router.post("/ingest/locations", response_model=LocationBatchResult, response_model_exclude_none=True)
-def post_locations(
-    body: LocationBatchIn, device: CurrentDevice, session: SessionDep, settings: SettingsDep
-) -> JSONResponse:
+@router.post(
+    "/ingest/locations", response_model=LocationBatchResult, response_model_exclude_none=True,
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": BATCH_SCHEMA}}}},
+)
+def post_locations(device: CurrentDevice, session: SessionDep, settings: SettingsDep, body: RawBody) -> JSONResponse:
     """A batch of fixes (``LocationIn``); per-record results in input order. Stored fixes carry
     their filter verdict in ``fix_status``; fixes outside tracking hours are ``excluded``."""
     result = ingest_batch(
-        session, device=device, records=body.records, policy=fix_policy(settings),
+        session, device=device, body=body, policy=fix_policy(settings),
         max_batch=settings.ingest_max_batch, now=utcnow(),
     )
     return JSONResponse(result)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 from fastapi.testclient import TestClient
+from sqlalchemy.dialects import sqlite
 from sqlmodel import Session, select
 
 from crm.locations import LocationDiscard, LocationFix, RepPosition
+from crm.types import UTCDateTime
 from server.config import Settings
+from server.locations.bulk import sqlite_utc_text
 from tests.locations.conftest import World, fix, minutes_ago
 
 URL = "/api/v1/ingest/locations"
@@ -128,3 +131,10 @@ def test_batches_need_device_credentials_and_a_bounded_size(
     assert response.status_code == 413 and response.json()["field"] == "records"
     unknown = client.post(URL, json={"records": [], "extra": 1}, headers=world.device_headers)
     assert unknown.status_code == 422
+
+
+def test_bulk_datetime_text_equals_what_the_orm_stores():
+    dialect = sqlite.dialect()
+    orm = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    for value in (minutes_ago(3), minutes_ago(3).replace(microsecond=5).astimezone(timezone(timedelta(hours=8)))):
+        assert sqlite_utc_text(value) == orm(value)
