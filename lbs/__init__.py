@@ -13,7 +13,7 @@ Modules (import them directly):
 * :mod:`lbs.dispatch` – ranking reps for a request
 * :mod:`lbs.routing` – day route planning (OR-Tools / VROOM), :mod:`lbs.osrm` matrix client
 * :mod:`lbs.plan_actual` – planned route vs what happened
-* :mod:`lbs.simulate`, :mod:`lbs.gpx` – simulated days and GPX reading for evaluation
+* :mod:`lbs.simulate`, :mod:`lbs.gpx`, :mod:`lbs.evaluate` – simulated days, GPX reading, stop scoring
 
 Errors are subclasses of :class:`lbs.errors.LbsError` (a ``ValueError``) with a ``field``.
 See docs/lbs.md.

@@ -12,8 +12,13 @@ from lbs.geo import LocalProjection
 from lbs.track import Track
 
 
-def simplify_xy(x: ArrayLike, y: ArrayLike, tolerance_m: float) -> NDArray[np.intp]:
+def simplify_xy(
+    x: ArrayLike, y: ArrayLike, tolerance_m: float, always_keep: ArrayLike = ()
+) -> NDArray[np.intp]:
     """Indices of the points Douglas–Peucker keeps for planar metric coordinates.
+
+    ``always_keep`` indices are kept and split the line first (Douglas–Peucker then runs
+    on each piece between them).
 
     Every level of the recursion is one pass of array operations over the interior
     points of all still-open segments, so the cost is O(n · depth) numpy work instead
@@ -32,8 +37,11 @@ def simplify_xy(x: ArrayLike, y: ArrayLike, tolerance_m: float) -> NDArray[np.in
     tol2 = float(tolerance_m) ** 2
     keep = np.zeros(n, dtype=bool)
     keep[0] = keep[-1] = True
-    start = np.array([0], dtype=np.intp)
-    end = np.array([n - 1], dtype=np.intp)
+    keep[np.asarray(always_keep, dtype=np.intp)] = True
+    fixed = np.flatnonzero(keep)
+    start, end = fixed[:-1], fixed[1:]
+    open_ = end - start > 1
+    start, end = start[open_], end[open_]
     while start.size:
         lengths = end - start - 1
         offsets = np.zeros_like(lengths)
@@ -95,14 +103,17 @@ def line_indices(
     """The replay line: indices of ``track`` to draw between stops.
 
     Inside each stop (inclusive index ranges) only its first and last fix stay, since
-    the stop is drawn as a marker and its GPS jitter is not a path; the rest is
-    simplified with Douglas–Peucker at ``tolerance_m``.
+    the stop is drawn as a marker and its GPS jitter is not a path; each trip between
+    them is simplified with Douglas–Peucker at ``tolerance_m``.
     """
     mask = np.ones(len(track), dtype=bool)
+    ends = np.zeros(len(track), dtype=bool)
     for a, b in stop_ranges:
         mask[a + 1 : b] = False
+        ends[[a, b]] = True
     idx = np.flatnonzero(mask)
-    return idx[simplify_indices(track.lat[idx], track.lon[idx], tolerance_m)]
+    x, y = LocalProjection.around(track.lat, track.lon).to_xy(track.lat[idx], track.lon[idx])
+    return idx[simplify_xy(x, y, tolerance_m, always_keep=np.flatnonzero(ends[idx]))]
 
 
 def simplify_track(track: Track, tolerance_m: float) -> Track:

@@ -138,5 +138,20 @@ def test_simplify_in_metres_bounds_the_error():
     line_y = np.interp(x, x[kept], y[kept])
     assert np.max(np.abs(line_y - y)) <= 5.0 + 1e-6
     assert simplify_indices(lat[:2], lon[:2], 5.0).tolist() == [0, 1]
+    straight = np.arange(50.0)
+    assert simplify_xy(straight, 2 * straight, 1.0).tolist() == [0, 49]
+    assert simplify_xy(straight, 2 * straight, 1.0, always_keep=[7, 30]).tolist() == [0, 7, 30, 49]
     with pytest.raises(InvalidConfig):
         simplify_xy(x, y, -1)
+
+
+def test_replay_line_keeps_stop_ends_and_drops_stop_jitter():
+    sites = [(31.25, 121.45), (31.21, 121.50)]
+    day = simulate_day(HOME, sites, datetime(2024, 5, 6, 0, 30, tzinfo=UTC), seed=3)
+    result = analyze_day(day.to_fixes(), now=datetime.fromtimestamp(day.t[-1], tz=UTC) + timedelta(hours=1))
+    line = set(result.simplified)
+    for stop in result.stops:
+        assert {stop.start_index, stop.end_index} <= line
+        assert not line & set(range(stop.start_index + 1, stop.end_index))
+    assert 0 in line and len(result.track) - 1 in line
+    assert len(line) < len(result.track) / 2
