@@ -3,6 +3,10 @@
 Records enter the outbox in the same transaction that advances their watermark, and leave
 it only when the server has confirmed them, so a crash at any point loses nothing; the
 server's idempotency keys make a re-sent record a no-op, so nothing is duplicated.
+
+``synchronous=NORMAL`` (WAL): a killed process loses no committed transaction; a power cut
+may lose the last few, but always a watermark together with its outbox rows, so the next
+sync reads those rows from the phone again (capture never deletes anything there).
 """
 
 from __future__ import annotations
@@ -126,7 +130,7 @@ class AgentStore:
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
             self._local.conn = conn
         return conn

@@ -55,19 +55,20 @@ class SyncReport:
 
 
 class _UploadThread(threading.Thread):
-    """Drains the outbox while collectors fill it; stops on the first server failure."""
+    """Drains some kinds of the outbox while collectors fill it; stops on the first server failure."""
 
-    def __init__(self, uploader: Uploader) -> None:
-        super().__init__(daemon=True, name=f"upload-{uploader.device}")
+    def __init__(self, uploader: Uploader, kinds: tuple[str, ...], collecting_done: threading.Event) -> None:
+        super().__init__(daemon=True, name=f"upload-{uploader.device}-{kinds[0]}")
         self.uploader = uploader
-        self.collecting_done = threading.Event()
+        self.kinds = kinds
+        self.collecting_done = collecting_done
         self.error: AgentError | None = None
 
     def run(self) -> None:
         try:
             while True:
                 finished = self.collecting_done.is_set()
-                sent = self.uploader.drain((*RECORD_KINDS, "recording"))
+                sent = self.uploader.drain(self.kinds)
                 if finished and not sent:
                     return
                 if not sent:
@@ -179,18 +180,23 @@ def _run(
     ctx = SyncContext(phone, agent.store, device, agent.settings, clocks,
                       lambda source, message: say(phone.serial, source, message))
     uploader = Uploader(api, agent.store, device, token, batch_size=agent.settings.batch_size,
-                        chunk_bytes=agent.settings.chunk_bytes, progress=ctx.progress)
-    thread = _UploadThread(uploader)
-    thread.start()
+                        chunk_bytes=agent.settings.chunk_bytes, file_workers=agent.settings.upload_workers,
+                        progress=ctx.progress)
+    collecting_done = threading.Event()
+    threads = [_UploadThread(uploader, RECORD_KINDS, collecting_done),
+               _UploadThread(uploader, ("recording",), collecting_done)]
+    for thread in threads:
+        thread.start()
     try:
         _collect(ctx, report)
         if report.result == "ok":
             enqueue_status(ctx, status_report(ctx, props, _last_sync(agent, device, report.sources,
                                                                       clocks.host.isoformat())))
     finally:
-        thread.collecting_done.set()
-        thread.join()
-    error = thread.error
+        collecting_done.set()
+        for thread in threads:
+            thread.join()
+    error = next((thread.error for thread in threads if thread.error is not None), None)
     if error is None:
         try:
             uploader.drain()
@@ -228,7 +234,7 @@ def upload_pending(agent: Agent, device: str) -> SyncReport:
         return report
     with agent.api() as api:
         uploader = Uploader(api, agent.store, device, credential.token, batch_size=agent.settings.batch_size,
-                            chunk_bytes=agent.settings.chunk_bytes)
+                            chunk_bytes=agent.settings.chunk_bytes, file_workers=agent.settings.upload_workers)
         try:
             uploader.drain()
         except (ServerError, NotEnrolled) as exc:

@@ -51,7 +51,17 @@ class SyncSession:
         self._conn.conn.sendall(command + struct.pack("<I", len(encoded)) + encoded)
 
     def _read(self, n: int) -> bytes:
-        return self._conn.read_exact(n)
+        """Exactly ``n`` bytes (raises EOFError when the phone goes away mid-way)."""
+        buffer = bytearray(n)
+        view = memoryview(buffer)
+        got = 0
+        sock = self._conn.conn
+        while got < n:
+            count = sock.recv_into(view[got:])
+            if count == 0:
+                raise EOFError(f"connection closed after {got} of {n} bytes")
+            got += count
+        return bytes(buffer)
 
     def _fail(self, path: str) -> SyncFailed:
         (length,) = struct.unpack("<I", self._read(4))

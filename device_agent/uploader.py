@@ -9,12 +9,15 @@ in the outbox for the next sync.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from device_agent.errors import ServerError
+from device_agent.hashing import sha256_file
 from device_agent.logs import log_event
 from device_agent.server_api import ServerApi
 from device_agent.store import AgentStore, OutboxItem
@@ -35,9 +38,15 @@ SPLIT_STATUSES = {413, 422}
 class Uploaded:
     sent: dict[str, int] = field(default_factory=dict)
     rejected: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, counts: dict[str, int], kind: str, n: int = 1) -> None:
-        counts[kind] = counts.get(kind, 0) + n
+        with self._lock:
+            counts[kind] = counts.get(kind, 0) + n
+
+
+class StagedFileCorrupt(Exception):
+    """The staged copy of a recording no longer has its SHA-256 (e.g. after a power cut)."""
 
 
 class Uploader:
@@ -50,6 +59,7 @@ class Uploader:
         *,
         batch_size: int,
         chunk_bytes: int,
+        file_workers: int = 1,
         progress: Callable[[str, str], None] = lambda source, message: None,
     ) -> None:
         self.api = api
@@ -58,6 +68,7 @@ class Uploader:
         self.token = token
         self.batch_size = batch_size
         self.chunk_bytes = chunk_bytes
+        self.file_workers = file_workers
         self.progress = progress
         self.done = Uploaded()
 
@@ -136,10 +147,13 @@ class Uploader:
 
     # --- recordings ---------------------------------------------------------------------------
     def _recordings(self) -> bool:
+        """Upload pending recordings, ``file_workers`` at a time; the first failure stops the rest."""
         sent = False
-        while batch := self.store.pending(self.device, "recording", 20):
-            for item in batch:
-                self._recording(item)
+        with ThreadPoolExecutor(max_workers=self.file_workers, thread_name_prefix="upload-file") as pool:
+            while batch := self.store.pending(self.device, "recording", 4 * self.file_workers):
+                done, _ = wait([pool.submit(self._recording, item) for item in batch], return_when=FIRST_EXCEPTION)
+                for future in done:
+                    future.result()
                 sent = True
         return sent
 
@@ -153,7 +167,12 @@ class Uploader:
         try:
             state = self.api.declare_recording(self.token, meta)
             if state["status"] == "upload":
-                state = self._send_bytes(local, state)
+                state = self._send_bytes(local, state, meta["sha256"])
+        except StagedFileCorrupt:
+            self.store.drop_staged(item.id, self.device, item.payload["phone_path"])
+            local.unlink(missing_ok=True)
+            log_event("agent.upload.staged_file_corrupt", device=self.device, path=item.payload["phone_path"])
+            return
         except ServerError as exc:
             if exc.status in SPLIT_STATUSES:
                 self._reject(item, str(exc), None)
@@ -168,8 +187,12 @@ class Uploader:
         self.done.add(self.done.sent, "recording")
         self.progress("recordings", f"uploaded {self.done.sent.get('recording', 0)}")
 
-    def _send_bytes(self, local: Path, state: dict[str, Any]) -> dict[str, Any]:
-        """Send the file from the server's offset on, chunk by chunk; a 409 re-reads the offset."""
+    def _send_bytes(self, local: Path, state: dict[str, Any], sha256: str) -> dict[str, Any]:
+        """Send the file from the server's offset on, chunk by chunk; a 409 re-reads the offset.
+
+        A SHA-256 the server does not confirm means our staged copy is damaged (the server had
+        the bytes we sent): :class:`StagedFileCorrupt`, and the next sync pulls the file again.
+        """
         upload_id = int(state["upload_id"])
         offset = int(state["offset"])
         size = int(state["size_bytes"])
@@ -181,6 +204,8 @@ class Uploader:
                     state = self.api.put_chunk(self.token, upload_id, offset, chunk)
                 except ServerError as exc:
                     if exc.status == 422 and "sha256" in str(exc):
+                        if sha256_file(local) != sha256:
+                            raise StagedFileCorrupt(str(local)) from exc
                         raise ServerError(f"{local.name}: {exc}", retryable=True) from exc
                     if exc.status != 409:
                         raise
@@ -191,3 +216,4 @@ class Uploader:
                 if state["status"] != "upload":
                     return state
         return self.api.upload_state(self.token, upload_id)
+

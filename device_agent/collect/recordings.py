@@ -3,7 +3,8 @@
 A new or changed file is streamed to ``staging/<device>/<sha256>`` (hashed while it arrives)
 and only then enters the outbox, together with its file watermark, in one transaction. A
 pull cut short leaves a ``.part`` file that the next sync deletes; nothing on the phone is
-touched.
+touched. Staged files are not fsynced: a copy damaged by a power cut fails the server's
+SHA-256 check and is pulled again (see the uploader).
 """
 
 from __future__ import annotations
@@ -62,8 +63,6 @@ def _pull(ctx: SyncContext, remote: RemoteFile) -> tuple[Path, str] | None:
     try:
         with open(part, "wb") as out:
             size = ctx.phone.pull(remote.path, out, digest.update)
-            out.flush()
-            os.fsync(out.fileno())
     except OSError as exc:
         part.unlink(missing_ok=True)
         if exc.errno in _DISK_ERRORS:

@@ -7,17 +7,16 @@ still needs attention in one pass.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from device_agent.agent import Agent
 from device_agent.config import AgentSettings
 from device_agent.credentials import DeviceCredential
 from device_agent.errors import AgentError, DeviceGone, NotEnrolled, ServerError
+from device_agent.hashing import sha256_file
 from device_agent.phone import Phone
 from device_agent.provision.package_info import PackageInfo, parse_package, whitelisted
 from device_agent.provision.results import Status, StepResult
@@ -176,14 +175,6 @@ def step_enrol(run: Run) -> StepResult:
 # --- 3. install, permissions, battery -----------------------------------------------------------
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def step_install(run: Run) -> StepResult:
     package = run.settings.tracker_package
     info = run.package()
@@ -195,7 +186,7 @@ def step_install(run: Run) -> StepResult:
                                                     "(FIELDCRM_AGENT_TRACKER_APK or --apk)")
     if not apk.is_file():
         return StepResult("install", Status.FAILED, f"APK not found: {apk}")
-    sha = _sha256(apk)
+    sha = sha256_file(apk)
     if info.installed and run.remembered("apk") == {"sha256": sha, "installed": info.first_install}:
         return StepResult("install", Status.ALREADY, f"{package} {apk.name} is installed")
     phone = run.need_phone()

@@ -1,0 +1,310 @@
+"""Device-agent benchmark against a simulated phone, the real adb server and a real server process.
+
+1. A phone with 20,000 SMS, 10,000 calls and 300 call recordings (~1 MB each, ~300 MB):
+   the agent's first full sync (capture + upload to the server), next to what adb itself
+   takes to move the same data in the same run: ``adb pull`` of the recorder folder plus
+   the same ``content query`` calls (target: sync ≤ 1.5× that baseline).
+2. A second sync with nothing new (target < 1 s).
+3. 20 phones (3 days of history each) synced at once (on this machine's cores).
+
+    python scripts/bench_agent.py [--quick] [--phones 20]
+
+``--quick``: 2,000 SMS, 1,000 calls, 30 recordings, 5 phones. The big phone is generated
+once and kept under the temp folder (``fieldcrm-bench-agent``) for later runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import adbutils
+import httpx
+from rich.console import Console
+from rich.table import Table
+from sqlmodel import Session
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from capture import CALL_LOG_PROJECTION, CALL_LOG_URI, SMS_PROJECTION, SMS_URI, content_query_command  # noqa: E402
+from crm.org import Division, Role, User  # noqa: E402
+from device_agent.agent import Agent  # noqa: E402
+from device_agent.config import AgentSettings  # noqa: E402
+from device_agent.credentials import DeviceCredential  # noqa: E402
+from device_agent.simulator.core import PhoneCore  # noqa: E402
+from device_agent.simulator.fleet import generate_fleet  # noqa: E402
+from device_agent.simulator.generate import generate_phone  # noqa: E402
+from device_agent.simulator.phone import SimulatedPhone  # noqa: E402
+from device_agent.sync import SyncReport, sync_many, sync_phone  # noqa: E402
+from server.auth.models import TokenKind  # noqa: E402
+from server.auth.secrets import hash_password  # noqa: E402
+from server.auth.service import issue_user_token  # noqa: E402
+from server.db import make_engine  # noqa: E402
+from server.migrate import upgrade  # noqa: E402
+
+SECRET = "bench-secret-key-0123456789abcdef0123456789"
+TZ = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2025, 3, 12, 18, 0, tzinfo=TZ)
+WAV_BYTES_PER_S = 32_000  # 16 kHz, 16-bit mono
+console = Console()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def big_phone(cache: Path, sms: int, calls: int, recordings: int) -> Path:
+    """A Xiaomi phone with the given history (cached: generating 300 MB of audio takes a while)."""
+    path = cache / f"big-{sms}-{calls}-{recordings}"
+    if (path / "phone.json").exists():
+        return path
+    shutil.rmtree(path, ignore_errors=True)
+    generate_phone(path, seed=11, oem="xiaomi", days=0, now=NOW, recordings_enabled=False)
+    core = PhoneCore(path)
+    assert core.state.generator is not None
+    core.state.generator.recording_format = "wav"
+    rng = random.Random(11)
+    numbers = [f"13{rng.randrange(10**9):09d}" for _ in range(800)]
+    start = int((NOW - timedelta(days=365)).timestamp() * 1000)
+    span = int(timedelta(days=364).total_seconds() * 1000)
+    for i in range(sms):
+        body = f"王总您好，第{i}号报价单已发出, 单价=12.5元，请查收。\n如有疑问请回电。"
+        core.add_sms(
+            rng.choice(numbers), body, sms_type=rng.choice((1, 2)), time_ms=start + rng.randrange(span)
+        )
+    recorded = set(rng.sample(range(calls), recordings))
+    seconds = 1_000_000 / WAV_BYTES_PER_S
+    for i in range(calls):
+        core.add_call(
+            rng.choice(numbers),
+            rng.randrange(20, 600),
+            call_type=rng.choice((1, 2, 3)),
+            time_ms=start + rng.randrange(span),
+            recording_seconds=seconds if i in recorded else None,
+        )
+    core.save()
+    return path
+
+
+def start_server(data_dir: Path, url: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDCRM_")}
+    env |= {
+        "FIELDCRM_DATA_DIR": str(data_dir),
+        "FIELDCRM_SECRET_KEY": SECRET,
+        "FIELDCRM_DATABASE_URL": url,
+        "FIELDCRM_LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "server.asgi:app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+        cwd=ROOT,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            if httpx.get(f"{base}/healthz").status_code == 200:
+                return server, base
+        except httpx.TransportError:
+            time.sleep(0.1)
+    server.kill()
+    raise SystemExit("the server did not start")
+
+
+def admin_token(url: str) -> str:
+    engine = make_engine(url)
+    with Session(engine) as session:
+        division = Division(name="Bench", code="BENCH")
+        session.add(division)
+        session.commit()
+        admin = User(
+            username="bench-admin",
+            display_name="Bench",
+            password_hash=hash_password("bench-password-1"),
+            role=Role.division_admin,
+            division_id=division.id,
+        )
+        session.add(admin)
+        session.commit()
+        token = issue_user_token(
+            session, user=admin, kind=TokenKind.api, lifetime=timedelta(hours=4), now=datetime.now(UTC)
+        ).secret
+    engine.dispose()
+    return token
+
+
+def enrol(agent: Agent, phone: SimulatedPhone, token: str) -> None:
+    with agent.api() as api:
+        body = api.enrol({"serial": phone.serial}, admin_token=token, code=None)
+    agent.credentials.put(DeviceCredential(phone.serial, body["device"]["id"], body["token"]))
+
+
+def adb_baseline(port: int, phone: SimulatedPhone, into: Path) -> float:
+    """``adb pull`` of the recorder folder plus the same ``content query`` calls, with the adb CLI."""
+    adb = [adbutils.adb_path(), "-P", str(port), "-s", phone.address]
+    started = time.perf_counter()
+    for uri, projection in ((SMS_URI, SMS_PROJECTION), (CALL_LOG_URI, CALL_LOG_PROJECTION)):
+        command = content_query_command(uri, projection, where="_id > 0", sort="_id ASC")
+        subprocess.run([*adb, "shell", command], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [*adb, "pull", "/sdcard/MIUI/sound_recorder/call_rec", str(into)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - started
+
+
+def timed_sync(agent: Agent, serial: str) -> tuple[float, float, SyncReport]:
+    """Wall time of a sync, and when capture (all collectors) was done."""
+    started = time.perf_counter()
+    captured = [0.0]
+
+    def progress(_serial: str, source: str, message: str) -> None:
+        if source == "location" and message.startswith(("ok", "refused", "failed")):
+            captured[0] = time.perf_counter() - started
+
+    report = sync_phone(agent, serial, progress)
+    return time.perf_counter() - started, captured[0], report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--phones", type=int, default=None)
+    args = parser.parse_args()
+    sms, calls, recordings = (2_000, 1_000, 30) if args.quick else (20_000, 10_000, 300)
+    fleet_size = args.phones or (5 if args.quick else 20)
+    cache = Path(tempfile.gettempdir()) / "fieldcrm-bench-agent"
+    cache.mkdir(exist_ok=True)
+
+    console.print(f"preparing a phone with {sms} SMS, {calls} calls, {recordings} recordings …")
+    template = big_phone(cache, sms, calls, recordings)
+    work = Path(tempfile.mkdtemp(prefix="bench-agent-"))
+    url = f"sqlite:///{work / 'server.db'}"
+    upgrade(url)
+    token = admin_token(url)
+    server, base = start_server(work / "data", url)
+    adb_port = free_port()
+    subprocess.run(
+        [adbutils.adb_path(), "-P", str(adb_port), "start-server"], check=True, capture_output=True
+    )
+    phones: list[SimulatedPhone] = []
+    rows: list[tuple[str, str, str, str]] = []
+    try:
+        shutil.copytree(template, work / "big")
+        phone = SimulatedPhone(work / "big").start()
+        phones.append(phone)
+        adbutils.AdbClient(port=adb_port).connect(phone.address, timeout=10)
+        size = sum(p.stat().st_size for p in (work / "big" / "fs").rglob("*") if p.is_file())
+
+        baseline = min(adb_baseline(adb_port, phone, work / f"pulled-{i}") for i in range(2))
+        settings = AgentSettings(
+            server_url=base,
+            state_dir=work / "agent",
+            adb_port=adb_port,
+            min_free_bytes=0,
+            parallel=max(fleet_size, 4),
+        )
+        agent = Agent.open(settings)
+
+        fleet_dir = cache / f"fleet-{fleet_size}"
+        if not fleet_dir.exists():
+            generate_fleet(fleet_dir, fleet_size, seed=5, days=3, now=NOW, recording_seconds=(2.0, 4.0))
+        shutil.copytree(fleet_dir, work / "fleet")
+        small = [SimulatedPhone(d).start() for d in sorted((work / "fleet").iterdir()) if d.is_dir()]
+        phones += small
+        client = adbutils.AdbClient(port=adb_port)
+        for p in small:
+            client.connect(p.address, timeout=10)
+            enrol(agent, p, token)
+        # the server has been running: its first requests (module loading) are not the agent's cost
+        warm_up, _, _ = timed_sync(agent, small[0].address)
+
+        enrol(agent, phone, token)
+        first, captured, report = timed_sync(agent, phone.address)
+        assert report.result == "ok", report
+        second, _, again = timed_sync(agent, phone.address)
+        assert again.result == "ok" and not {k for k in again.uploaded if k in ("sms", "calls", "recording")}
+        rows += [
+            (
+                "adb pull + content query (baseline)",
+                f"{baseline:.1f} s",
+                f"{size / 2**20:.0f} MB on the phone",
+                "",
+            ),
+            (
+                "first full sync (capture + upload)",
+                f"{first:.1f} s",
+                f"{first / baseline:.2f}× baseline",
+                "≤ 1.5×",
+            ),
+            (
+                "  of which capture into the outbox",
+                f"{captured:.1f} s",
+                f"{captured / baseline:.2f}× baseline",
+                "",
+            ),
+            ("second sync, nothing new", f"{second:.2f} s", "", "< 1 s"),
+        ]
+
+        started = time.perf_counter()
+        reports = sync_many(agent, [p.address for p in small])
+        together = time.perf_counter() - started
+        records = sum(r.uploaded.get("sms", 0) + r.uploaded.get("calls", 0) for r in reports)
+        files = sum(r.uploaded.get("recording", 0) for r in reports)
+        ok = sum(r.result == "ok" for r in reports)
+        rows.append(
+            (
+                f"{fleet_size} phones at once ({os.cpu_count()} cores)",
+                f"{together:.1f} s",
+                f"{ok}/{fleet_size} ok, {records} records, {files} recordings",
+                "",
+            )
+        )
+        rows.append(("  one of them alone (first sync, cold server)", f"{warm_up:.1f} s", "", ""))
+        rows += [(f"  {r.adb_serial}: {r.result}", "", r.message[:60], "") for r in reports if r.result != "ok"]
+    finally:
+        for p in phones:
+            p.stop(save=False)
+        adbutils.AdbClient(port=adb_port).server_kill()
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(work, ignore_errors=True)
+
+    table = Table(title=f"Device agent ({sms} SMS, {calls} calls, {recordings} recordings)")
+    for column in ("measure", "time", "compared", "target"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()
