@@ -46,7 +46,7 @@ class Solution:
 
 
 @dataclass(frozen=True, slots=True)
-class Stop:
+class TimedJob:
     job: int
     arrival: int
     start: int
@@ -56,7 +56,7 @@ class Stop:
 @dataclass(frozen=True, slots=True)
 class Schedule:
     depart: int
-    stops: tuple[Stop, ...]
+    stops: tuple[TimedJob, ...]
     arrive_end: int
     travel: int
 
@@ -79,7 +79,7 @@ def schedule(instance: Instance, vehicle: int, jobs: Sequence[int]) -> Schedule 
     if v.max_jobs is not None and len(jobs) > v.max_jobs:
         return None
     t, here, travel = v.earliest, v.start, 0
-    stops: list[Stop] = []
+    stops: list[TimedJob] = []
     for j in jobs:
         job = instance.jobs[j]
         leg = int(dur[here, job.location])
@@ -87,7 +87,7 @@ def schedule(instance: Instance, vehicle: int, jobs: Sequence[int]) -> Schedule 
         start = service_start(arrival, job.windows)
         if start is None:
             return None
-        stops.append(Stop(j, arrival, start, start + job.service))
+        stops.append(TimedJob(j, arrival, start, start + job.service))
         t, here, travel = start + job.service, job.location, travel + leg
     back = int(dur[here, v.end])
     if t + back > v.latest:
@@ -96,7 +96,7 @@ def schedule(instance: Instance, vehicle: int, jobs: Sequence[int]) -> Schedule 
     if stops:
         shift = stops[0].start - stops[0].arrival
         depart += shift
-        stops[0] = Stop(stops[0].job, stops[0].start, stops[0].start, stops[0].departure)
+        stops[0] = TimedJob(stops[0].job, stops[0].start, stops[0].start, stops[0].departure)
     return Schedule(depart, tuple(stops), t + back, travel + back)
 
 

@@ -87,7 +87,11 @@ def solve_ortools(instance: Instance, time_limit_s: float, initial: Solution | N
 
 
 def _add_constraints(
-    instance: Instance, model, manager, time_cb: int, base: int
+    instance: Instance,
+    model: pywrapcp.RoutingModel,
+    manager: pywrapcp.RoutingIndexManager,
+    time_cb: int,
+    base: int,
 ) -> list[Callable[[int], int]]:
     """Time windows, shifts, visit caps and optional visits with their penalties.
 
