@@ -11,7 +11,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from server.cli.main import COMMANDS, command_app
 from tests.conftest import TEST_SECRET, free_port
 
 FIELDCRM = shutil.which("fieldcrm") or str(Path(sys.executable).parent / "fieldcrm")
@@ -27,10 +29,19 @@ def _run(args: list[str], env: dict[str, str], **kwargs) -> subprocess.Completed
     return subprocess.run([FIELDCRM, *args], env=env, capture_output=True, text=True, timeout=120, **kwargs)
 
 
-@pytest.mark.parametrize("command", ["serve", "scheduler", "demo", "db", "user", "division", "backup", "restore", "agent", "sim"])
-def test_every_subcommand_has_help(command: str, tmp_path: Path):
-    result = _run([command, "--help"], _env(tmp_path))
-    assert result.returncode == 0 and "Usage" in result.stdout
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_every_subcommand_has_help(command: str):
+    result = CliRunner().invoke(command_app(command), [command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+
+
+def test_overview_and_unknown_command(tmp_path: Path):
+    overview = _run(["--help"], _env(tmp_path))
+    assert overview.returncode == 0
+    assert all(name in overview.stdout for name in COMMANDS)
+    unknown = _run(["frobnicate"], _env(tmp_path))
+    assert unknown.returncode == 2 and "no such command" in unknown.stderr
 
 
 def test_serve_refuses_the_default_secret_outside_dev_mode(tmp_path: Path):
