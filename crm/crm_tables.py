@@ -2,6 +2,7 @@
 
 from crm import (
     activities,
+    daily_reports,
     leads,
     notifications,
     ownership,
@@ -10,11 +11,13 @@ from crm import (
     pool,
     sales_docs,
     surveys,
+    targets,
     tickets,
 )
 
 __all__ = [
     "activities",
+    "daily_reports",
     "leads",
     "notifications",
     "ownership",
@@ -23,5 +26,6 @@ __all__ = [
     "pool",
     "sales_docs",
     "surveys",
+    "targets",
     "tickets",
 ]

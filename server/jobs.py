@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete
 from sqlmodel import Session
 
+from crm.daily_reports import draft_daily_reports
 from crm.followups import remind_followups
 from crm.pool_jobs import reclaim_pool, warn_pool_reclaim
 from crm.tickets import escalate_tickets
@@ -50,4 +51,5 @@ JOBS: list[Job] = [
     Job("crm.pool_warn", warn_pool_reclaim, timedelta(hours=6)),
     Job("crm.followups", lambda s, n: remind_followups(s, n, days=get_settings().crm_followup_days), timedelta(hours=6)),
     Job("crm.ticket_escalation", escalate_tickets, timedelta(minutes=5)),
+    Job("crm.daily_reports", lambda s, n: draft_daily_reports(s, n, zone=get_settings().time_zone), timedelta(hours=1)),
 ]

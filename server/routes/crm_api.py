@@ -2,8 +2,26 @@
 
 from fastapi import APIRouter
 
-from server.routes import crm_customers, crm_io, crm_people, crm_pipeline, crm_pool, crm_sales, crm_service
+from server.routes import (
+    crm_customers,
+    crm_io,
+    crm_people,
+    crm_pipeline,
+    crm_pool,
+    crm_reports,
+    crm_sales,
+    crm_service,
+)
 
 router = APIRouter()
-for module in (crm_customers, crm_pool, crm_pipeline, crm_sales, crm_people, crm_service, crm_io):
+for module in (
+    crm_customers,
+    crm_pool,
+    crm_pipeline,
+    crm_sales,
+    crm_people,
+    crm_service,
+    crm_io,
+    crm_reports,
+):
     router.include_router(module.router)

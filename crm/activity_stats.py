@@ -1,0 +1,124 @@
+"""Counting what reps did in a period, from captured calls/SMS, the timeline (visits,
+check-ins), deals and payments — always through the access scope."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from crm.access import scope
+from crm.communications import CapturedCall, CapturedSms
+from crm.customers import Customer
+from crm.money import ZERO, money, money_sum
+from crm.org import User
+from crm.pipeline import Opportunity, OpportunityStatus
+from crm.sales_docs import Payment
+from crm.timeline import TimelineEvent
+
+VISIT_KINDS = ("visit", "checkin")
+METRICS = ("calls", "talk_time_s", "sms", "visits", "new_customers", "deals_won", "won_amount", "revenue")
+
+
+@dataclass
+class RepStats:
+    user_id: int
+    calls: int = 0
+    talk_time_s: int = 0
+    sms: int = 0
+    visits: int = 0
+    new_customers: int = 0
+    deals_won: int = 0
+    won_amount: Decimal = ZERO
+    revenue: Decimal = ZERO
+
+
+def rep_stats(
+    session: Session, *, actor: User, start: datetime, end: datetime, zone: str = "Asia/Shanghai"
+) -> dict[int, RepStats]:
+    """Per rep (owner of the rows): calls and talk time, SMS, visits (distinct customer-days of
+    visit/check-in events), customers created, deals won and their amount, payments received.
+    Only users the actor may see are counted (a rep: themselves)."""
+    stats: dict[int, RepStats] = {}
+    visible = set(session.scalars(scope(select(User.id), actor, User)))
+
+    def get(user_id: int | None) -> RepStats | None:
+        if user_id is None or user_id not in visible:
+            return None
+        return stats.setdefault(user_id, RepStats(user_id))
+
+    calls = (
+        scope(
+            select(
+                CapturedCall.rep_user_id, func.count(), func.coalesce(func.sum(CapturedCall.duration_s), 0)
+            ),
+            actor,
+            CapturedCall,
+        )
+        .where(CapturedCall.occurred_at >= start, CapturedCall.occurred_at < end)
+        .group_by(CapturedCall.rep_user_id)
+    )
+    for user_id, count, seconds in session.execute(calls):
+        if (row := get(user_id)) is not None:
+            row.calls, row.talk_time_s = count, int(seconds)
+    sms = (
+        scope(select(CapturedSms.rep_user_id, func.count()), actor, CapturedSms)
+        .where(CapturedSms.occurred_at >= start, CapturedSms.occurred_at < end)
+        .group_by(CapturedSms.rep_user_id)
+    )
+    for user_id, count in session.execute(sms):
+        if (row := get(user_id)) is not None:
+            row.sms = count
+    visits = scope(
+        select(TimelineEvent.actor_user_id, TimelineEvent.customer_id, TimelineEvent.occurred_at),
+        actor,
+        TimelineEvent,
+    ).where(
+        TimelineEvent.kind.in_(VISIT_KINDS),
+        TimelineEvent.occurred_at >= start,
+        TimelineEvent.occurred_at < end,
+    )
+    tz = ZoneInfo(zone)
+    seen: dict[int, set[tuple[int, date]]] = defaultdict(set)
+    for user_id, customer_id, at in session.execute(visits):
+        if user_id is not None:
+            seen[user_id].add((customer_id, at.astimezone(tz).date()))
+    for user_id, days in seen.items():
+        if (row := get(user_id)) is not None:
+            row.visits = len(days)
+    created = (
+        scope(select(Customer.created_by_user_id, func.count()), actor, Customer)
+        .where(Customer.created_at >= start, Customer.created_at < end, Customer.merged_into_id.is_(None))
+        .group_by(Customer.created_by_user_id)
+    )
+    for user_id, count in session.execute(created):
+        if (row := get(user_id)) is not None:
+            row.new_customers = count
+    won = (
+        scope(select(Opportunity.owner_id, func.count(), money_sum(Opportunity.amount)), actor, Opportunity)
+        .where(
+            Opportunity.status == OpportunityStatus.won,
+            Opportunity.closed_at >= start,
+            Opportunity.closed_at < end,
+        )
+        .group_by(Opportunity.owner_id)
+    )
+    for user_id, count, amount in session.execute(won):
+        if (row := get(user_id)) is not None:
+            row.deals_won, row.won_amount = count, money(amount)
+    start_day, end_day = start.astimezone(tz).date(), end.astimezone(tz).date()
+    paid = (
+        scope(select(Payment.owner_id, money_sum(Payment.amount)), actor, Payment)
+        .where(Payment.received_on >= start_day, Payment.received_on < end_day)
+        .group_by(Payment.owner_id)
+    )
+    for user_id, amount in session.execute(paid):
+        if (row := get(user_id)) is not None:
+            row.revenue = money(amount)
+    return stats
+
