@@ -1,14 +1,48 @@
-"""Sample organisation for ``fieldcrm demo``: divisions and one user per role (idempotent)."""
+"""``fieldcrm demo``: a sample organisation, and a field day played by simulated phones.
+
+The pieces are the real ones: simulated Android phones (``device_agent.simulator``) behind
+the adb server shipped in the adbutils wheel, the device agent provisioning and syncing
+them, and the server ingesting what arrives. The phones' clocks run from the morning of a
+working day at ``speed``× wall time, so reps drive, visit customers, call and text. The
+simulated phones cannot speak HTTP themselves; :class:`TrackerApp` stands in for the
+OwnTracks app on each: with the configuration the agent imported into it (URL, device
+identity, token), it reports the phone's current position, stamped with the wall-clock
+time, every few seconds.
+"""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
+import httpx
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from crm.customer_service import (
+    AddressIn,
+    ContactIn,
+    CustomerCreate,
+    DuplicateFound,
+    PhoneIn,
+    create_customer,
+)
+from crm.customers import Customer
+from crm.errors import DomainError
 from crm.org import Division, Role, User
 from crm.org_service import create_division, create_user
+from crm.phones import parse_phone
+from crm.types import utcnow
+from server.auth.models import TokenKind
 from server.auth.secrets import hash_password
+from server.auth.service import issue_user_token
+from server.enrolment import create_enrolment_code
+from server.logs import get_logger, log_event
 
 DEMO_PASSWORD = "fieldcrm-demo"
 
@@ -24,6 +58,12 @@ USERS = [
     ("south.head", "华南负责人", Role.division_head, "SOUTH"),
     ("south.rep1", "陈静", Role.rep, "SOUTH"),
 ]
+# One simulated phone per rep, of several brands.
+PHONE_REPS = ["east.rep1", "east.rep2", "east.rep3", "south.rep1"]
+PHONE_BRANDS = ["xiaomi", "samsung", "huawei", "oppo"]
+OWNTRACKS = "org.owntracks.android"
+
+logger = get_logger("demo")
 
 
 @dataclass(frozen=True)
@@ -52,3 +92,173 @@ def seed_organisation(session: Session) -> list[DemoLogin]:
                 display_name=display,
             )
     return [DemoLogin(username, role, code) for username, _display, role, code in USERS]
+
+
+def demo_morning(now: datetime, zone: str) -> datetime:
+    """09:00 local of today, or of yesterday before 09:00: the phones' day starts there."""
+    local = now.astimezone(ZoneInfo(zone))
+    nine = local.replace(hour=9, minute=0, second=0, microsecond=0)
+    return nine if local >= nine else nine - timedelta(days=1)
+
+
+def _valid_numbers(numbers: list[dict[str, Any]], region: str) -> list[PhoneIn]:
+    valid = []
+    for entry in numbers:
+        try:
+            parse_phone(str(entry["number"]), region=region)
+        except DomainError:
+            continue  # a number the phone holds but no network would connect
+        valid.append(PhoneIn(number=str(entry["number"])))
+    return valid
+
+
+def seed_customers(session: Session, *, rep: User, contacts: list[dict[str, Any]], region: str) -> int:
+    """The rep's customers as their phone knows them (business contacts with a site), once."""
+    if session.exec(select(Customer.id).where(Customer.owner_id == rep.id).limit(1)).first() is not None:
+        return 0
+    made = 0
+    for contact in contacts:
+        if contact.get("lat") is None or not contact.get("company"):
+            continue  # family and colleagues: personal numbers, not customers
+        person = str(contact["display_name"]).split()[0]
+        data = CustomerCreate(
+            name=str(contact["company"]),
+            region=str(contact.get("place") or ""),
+            tags=["演示"],
+            contacts=[
+                ContactIn(
+                    name=person,
+                    is_primary=True,
+                    phones=_valid_numbers(contact["numbers"], region),  # type: ignore[arg-type]
+                )
+            ],
+            addresses=[
+                AddressIn(
+                    address=str(contact.get("place") or contact["company"]),
+                    lat=float(contact["lat"]),
+                    lon=float(contact["lon"]),
+                    is_primary=True,
+                )
+            ],
+        )
+        try:
+            create_customer(session, actor=rep, data=data, now=utcnow(), region=region)
+        except DuplicateFound:
+            session.rollback()
+            continue
+        except DomainError as exc:
+            session.rollback()
+            log_event(logger, "demo.customer.skipped", customer=data.name, reason=exc.detail)
+            continue
+        made += 1
+    return made
+
+
+def _admin(session: Session) -> User:
+    # The executive: system admins see no positions, and the agent verifies provisioning on the live map.
+    return session.exec(select(User).where(User.username == "boss")).one()
+
+
+def admin_token(session: Session) -> str:
+    """An API token for the agent: it looks up the reps and checks that each phone's fixes arrive."""
+    issued = issue_user_token(
+        session,
+        user=_admin(session),
+        kind=TokenKind.api,
+        lifetime=timedelta(days=1),
+        now=utcnow(),
+        label="demo agent",
+    )
+    return issued.secret
+
+
+def enrolment_codes(session: Session, usernames: list[str]) -> dict[str, str]:
+    """A one-time enrolment code per rep's phone (the code carries the rep's division)."""
+    admin, now = _admin(session), utcnow()
+    codes = {}
+    for rep in session.exec(select(User).where(User.username.in_(usernames))):
+        codes[rep.username], _row = create_enrolment_code(
+            session,
+            admin=admin,
+            division_id=rep.division_id,
+            rep_user_id=rep.id,  # type: ignore[arg-type]
+            lifetime=timedelta(days=1),
+            ip="",
+            now=now,
+        )
+    return codes
+
+
+class TrackerApp:
+    """Stands in for OwnTracks on each simulated phone: reports its position with the imported config."""
+
+    def __init__(self, phones: list[Any], *, every_s: float = 5.0) -> None:
+        self.phones = phones
+        self.every_s = every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="demo-tracker", daemon=True)
+        self.posted = 0
+
+    def start(self) -> TrackerApp:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def report(self, client: httpx.Client, phone: Any) -> bool:
+        package = phone.state.packages.get(OWNTRACKS)
+        config = package.config if package is not None else None
+        if not config or not phone.state.fixes:
+            return False
+        fix = phone.state.fixes[-1]
+        battery = phone.state.battery
+        message = {
+            "_type": "location",
+            "lat": fix.lat,
+            "lon": fix.lon,
+            "acc": round(fix.accuracy),
+            "vel": round((fix.speed or 0) * 3.6),
+            "batt": round(100 * battery.level / battery.scale),
+            "bs": 2 if battery.plugged else 1,
+            "tst": int(time.time()),
+            "tid": config.get("tid", "FC"),
+            "m": 1,
+        }
+        response = client.post(config["url"], json=message, auth=(config["username"], config["password"]))
+        return response.status_code == 200
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=10) as client:
+            while not self._stop.wait(self.every_s):
+                for phone in self.phones:
+                    try:
+                        self.posted += self.report(client, phone)
+                    except httpx.HTTPError as exc:
+                        log_event(logger, "demo.tracker.error", phone=phone.address, error=str(exc))
+
+
+def every(seconds: float, work: Callable[[], object], stop: threading.Event, name: str) -> threading.Thread:
+    """Run ``work`` now and then every ``seconds`` until ``stop`` is set (errors are logged, not fatal)."""
+
+    def loop() -> None:
+        while not stop.is_set():
+            try:
+                work()
+            except Exception as exc:
+                log_event(logger, f"{name}.error", error=repr(exc))
+            stop.wait(seconds)
+
+    thread = threading.Thread(target=loop, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+def seed_all_customers(engine: Engine, phones: list[Any], region: str) -> int:
+    with Session(engine, expire_on_commit=False) as session:
+        reps = {u.username: u for u in session.exec(select(User).where(User.username.in_(PHONE_REPS)))}
+        return sum(
+            seed_customers(session, rep=reps[username], contacts=phone.state.contacts, region=region)
+            for username, phone in zip(PHONE_REPS, phones, strict=False)
+        )
