@@ -61,23 +61,28 @@ def customers_within(
         raise DomainError(str(exc), field=exc.field or "lat") from exc
     column = Customer.geocell
     where = or_(*(column == a if a == b else and_(column >= a, column <= b) for a, b in _ranges(cells)))
-    stmt = select(
-        Customer.id, Customer.name, Customer.lat, Customer.lon, Customer.owner_id, Customer.checkin_radius_m
-    ).where(where, Customer.merged_into_id.is_(None))
-    rows = session.execute(scope(stmt, actor, Customer)).all()
-    if not rows:
+    # Candidates by cell alone (so the planner drives the query from the geocell index), then
+    # exact distances, then the access scope on the few that are inside.
+    near = session.execute(
+        select(Customer.id, Customer.lat, Customer.lon).where(where, Customer.merged_into_id.is_(None))
+    ).all()
+    if not near:
         return []
-    la = np.fromiter((r[2] for r in rows), dtype=np.float64, count=len(rows))
-    lo = np.fromiter((r[3] for r in rows), dtype=np.float64, count=len(rows))
+    la = np.fromiter((r[1] for r in near), dtype=np.float64, count=len(near))
+    lo = np.fromiter((r[2] for r in near), dtype=np.float64, count=len(near))
     dist = haversine_np(lat, lon, la, lo)
-    inside = np.flatnonzero(dist <= radius_m)
-    order = inside[np.lexsort(([rows[i][0] for i in inside], dist[inside]))]
-    if limit is not None:
-        order = order[:limit]
-    return [
-        NearCustomer(rows[i][0], rows[i][1], rows[i][2], rows[i][3], float(dist[i]), rows[i][4], rows[i][5])
-        for i in order.tolist()
-    ]
+    inside = {near[i][0]: float(dist[i]) for i in np.flatnonzero(dist <= radius_m).tolist()}
+    if not inside:
+        return []
+    visible = session.execute(scope(
+        select(Customer.id, Customer.name, Customer.lat, Customer.lon, Customer.owner_id, Customer.checkin_radius_m)
+        .where(Customer.id.in_(list(inside))), actor, Customer,
+    )).all()
+    found = sorted(
+        (NearCustomer(r[0], r[1], r[2], r[3], inside[r[0]], r[4], r[5]) for r in visible),
+        key=lambda c: (c.distance_m, c.id),
+    )
+    return found if limit is None else found[:limit]
 
 
 def nearest_customers(
