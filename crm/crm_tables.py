@@ -2,7 +2,9 @@
 
 from crm import (
     activities,
+    campaigns,
     daily_reports,
+    knowledge,
     leads,
     notifications,
     ownership,
@@ -17,7 +19,9 @@ from crm import (
 
 __all__ = [
     "activities",
+    "campaigns",
     "daily_reports",
+    "knowledge",
     "leads",
     "notifications",
     "ownership",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from datetime import datetime
+from typing import Any
 
 from pydantic import Field
 from sqlalchemy import ColumnElement, Select, String, cast, or_
@@ -637,9 +638,9 @@ def get_customer(session: Session, *, actor: User, customer_id: int, ip: str = "
     return detail
 
 
-def tag_clause(tag: str) -> ColumnElement[bool]:
-    """Customers carrying ``tag`` (the JSON array is stored ASCII-escaped, so match that form)."""
-    return cast(Customer.tags, String).contains(json.dumps(clean_text(tag)), autoescape=True)
+def tag_clause(tag: str, column: Any = Customer.tags) -> ColumnElement[bool]:
+    """Rows whose JSON tag list holds ``tag`` (stored ASCII-escaped, so match that form)."""
+    return cast(column, String).contains(json.dumps(clean_text(tag)), autoescape=True)
 
 
 def customer_query(

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete
 from sqlmodel import Session
 
+from crm.campaigns import link_campaign_responses
 from crm.daily_reports import draft_daily_reports
 from crm.followups import remind_followups
 from crm.pool_jobs import reclaim_pool, warn_pool_reclaim
@@ -52,4 +53,5 @@ JOBS: list[Job] = [
     Job("crm.followups", lambda s, n: remind_followups(s, n, days=get_settings().crm_followup_days), timedelta(hours=6)),
     Job("crm.ticket_escalation", escalate_tickets, timedelta(minutes=5)),
     Job("crm.daily_reports", lambda s, n: draft_daily_reports(s, n, zone=get_settings().time_zone), timedelta(hours=1)),
+    Job("crm.campaign_responses", link_campaign_responses, timedelta(minutes=15)),
 ]

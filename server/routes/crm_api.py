@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from server.routes import (
+    crm_campaigns,
     crm_customers,
     crm_io,
     crm_people,
@@ -23,5 +24,6 @@ for module in (
     crm_service,
     crm_io,
     crm_reports,
+    crm_campaigns,
 ):
     router.include_router(module.router)
