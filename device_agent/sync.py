@@ -1,6 +1,7 @@
-"""One sync of one phone: collectors fill the outbox while an uploader thread drains it.
+"""One sync of one phone: collectors fill the outbox while uploader threads drain it.
 
-Order: SMS, call log, recordings, last-known location, then the device-status report
+SMS, call log and last-known location are read in that order while recordings are pulled
+beside them on a second adb connection; then comes the device-status report
 (battery, storage, properties, clocks, last successful sync per source). Each collector is
 isolated: a provider the phone refuses is reported and the others go on; an unplugged phone
 or a full host disk stops collecting, keeps what arrived, and the next sync resumes.
@@ -12,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from device_agent.agent import Agent, Busy
@@ -35,6 +36,7 @@ COLLECTORS: tuple[tuple[str, Callable[[SyncContext], Collected]], ...] = (
     ("recordings", collect_recordings),
     ("location", collect_location),
 )
+FILE_SOURCES = {"recordings"}
 
 
 @dataclass
@@ -108,22 +110,40 @@ def _last_sync(agent: Agent, device: str, sources: Iterable[Collected], now: str
     return known
 
 
-def _collect(ctx: SyncContext, report: SyncReport) -> None:
-    for name, collector in COLLECTORS:
+def _lane(ctx: SyncContext, collectors: list[tuple[str, Callable[[SyncContext], Collected]]]
+          ) -> tuple[list[Collected], tuple[str, str] | None]:
+    """Run collectors in order; an unplugged phone or a full disk stops the lane (result, message)."""
+    done: list[Collected] = []
+    for name, collector in collectors:
         ctx.progress(name, "reading")
         try:
             collected = collector(ctx)
         except DeviceGone as exc:
-            report.sources.append(Collected(name, Outcome.CUT, detail=str(exc)))
-            report.result, report.message = "gone", f"{exc}; the next sync resumes where this one stopped"
-            return
+            done.append(Collected(name, Outcome.CUT, detail=str(exc)))
+            return done, ("gone", f"{exc}; the next sync resumes where this one stopped")
         except HostDiskFull as exc:
-            report.sources.append(Collected(name, Outcome.FAILED, detail=str(exc)))
-            report.result, report.message = "disk_full", str(exc)
-            return
-        report.sources.append(collected)
+            done.append(Collected(name, Outcome.FAILED, detail=str(exc)))
+            return done, ("disk_full", str(exc))
+        done.append(collected)
         ctx.progress(name, f"{collected.outcome.value}: {collected.new} new" + (
             f" ({collected.detail})" if collected.detail else ""))
+    return done, None
+
+
+def _collect(ctx: SyncContext, files_phone: Phone, report: SyncReport) -> None:
+    """Recordings (mostly waiting on adb and the disk) are pulled on their own connection while the
+    providers are read and decoded (mostly CPU)."""
+    files = [c for c in COLLECTORS if c[0] in FILE_SOURCES]
+    rows = [c for c in COLLECTORS if c[0] not in FILE_SOURCES]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"collect-{ctx.device}") as pool:
+        pulled = pool.submit(_lane, replace(ctx, phone=files_phone), files)
+        row_sources, row_stop = _lane(ctx, rows)
+        file_sources, file_stop = pulled.result()
+    order = [name for name, _ in COLLECTORS]
+    report.sources = sorted(row_sources + file_sources, key=lambda s: order.index(s.source))
+    stop = row_stop or file_stop
+    if stop is not None:
+        report.result, report.message = stop
 
 
 def sync_phone(agent: Agent, adb_serial: str, progress: SyncProgress | None = None) -> SyncReport:
@@ -182,17 +202,19 @@ def _run(
     uploader = Uploader(api, agent.store, device, token, batch_size=agent.settings.batch_size,
                         chunk_bytes=agent.settings.chunk_bytes, file_workers=agent.settings.upload_workers,
                         progress=ctx.progress)
+    files_phone = agent.adb.phone(phone.serial)
     collecting_done = threading.Event()
     threads = [_UploadThread(uploader, RECORD_KINDS, collecting_done),
                _UploadThread(uploader, ("recording",), collecting_done)]
     for thread in threads:
         thread.start()
     try:
-        _collect(ctx, report)
+        _collect(ctx, files_phone, report)
         if report.result == "ok":
             enqueue_status(ctx, status_report(ctx, props, _last_sync(agent, device, report.sources,
                                                                       clocks.host.isoformat())))
     finally:
+        files_phone.close()
         collecting_done.set()
         for thread in threads:
             thread.join()

@@ -46,7 +46,7 @@ from device_agent.simulator.core import PhoneCore  # noqa: E402
 from device_agent.simulator.fleet import generate_fleet  # noqa: E402
 from device_agent.simulator.generate import generate_phone  # noqa: E402
 from device_agent.simulator.phone import SimulatedPhone  # noqa: E402
-from device_agent.sync import SyncReport, sync_many, sync_phone  # noqa: E402
+from device_agent.sync import SyncReport, sync_many, sync_phone, upload_pending  # noqa: E402
 from server.auth.models import TokenKind  # noqa: E402
 from server.auth.secrets import hash_password  # noqa: E402
 from server.auth.service import issue_user_token  # noqa: E402
@@ -99,41 +99,34 @@ def big_phone(cache: Path, sms: int, calls: int, recordings: int) -> Path:
     return path
 
 
-def start_server(data_dir: Path, url: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDCRM_")}
-    env |= {
-        "FIELDCRM_DATA_DIR": str(data_dir),
-        "FIELDCRM_SECRET_KEY": SECRET,
-        "FIELDCRM_DATABASE_URL": url,
-        "FIELDCRM_LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
-    }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "server.asgi:app",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        env=env,
-        cwd=ROOT,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            if httpx.get(f"{base}/healthz").status_code == 200:
-                return server, base
-        except httpx.TransportError:
-            time.sleep(0.1)
-    server.kill()
-    raise SystemExit("the server did not start")
+class Server:
+    """A fieldcrm server process (uvicorn, one worker) on its own SQLite database and data folder."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True)
+        self.url = f"sqlite:///{folder / 'server.db'}"
+        upgrade(self.url)
+        self.admin_token = admin_token(self.url)
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDCRM_")}
+        env |= {"FIELDCRM_DATA_DIR": str(folder / "data"), "FIELDCRM_SECRET_KEY": SECRET,
+                "FIELDCRM_DATABASE_URL": self.url, "FIELDCRM_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "server.asgi:app", "--port", str(port), "--log-level", "warning",
+             "--no-access-log"], env=env, cwd=ROOT, stderr=subprocess.DEVNULL)
+        self.base = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                if httpx.get(f"{self.base}/healthz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        self.stop()
+        raise SystemExit("the server did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
 
 
 def admin_token(url: str) -> str:
@@ -142,18 +135,12 @@ def admin_token(url: str) -> str:
         division = Division(name="Bench", code="BENCH")
         session.add(division)
         session.commit()
-        admin = User(
-            username="bench-admin",
-            display_name="Bench",
-            password_hash=hash_password("bench-password-1"),
-            role=Role.division_admin,
-            division_id=division.id,
-        )
+        admin = User(username="bench-admin", display_name="Bench", password_hash=hash_password("bench-password-1"),
+                     role=Role.division_admin, division_id=division.id)
         session.add(admin)
         session.commit()
-        token = issue_user_token(
-            session, user=admin, kind=TokenKind.api, lifetime=timedelta(hours=4), now=datetime.now(UTC)
-        ).secret
+        token = issue_user_token(session, user=admin, kind=TokenKind.api, lifetime=timedelta(hours=4),
+                                 now=datetime.now(UTC)).secret
     engine.dispose()
     return token
 
@@ -180,16 +167,42 @@ def adb_baseline(port: int, phone: SimulatedPhone, into: Path) -> float:
 
 
 def timed_sync(agent: Agent, serial: str) -> tuple[float, float, SyncReport]:
-    """Wall time of a sync, and when capture (all collectors) was done."""
+    """Wall time of a sync, and when capture (the last collector) was done."""
     started = time.perf_counter()
     captured = [0.0]
 
-    def progress(_serial: str, source: str, message: str) -> None:
-        if source == "location" and message.startswith(("ok", "refused", "failed")):
-            captured[0] = time.perf_counter() - started
+    def progress(_serial: str, _source: str, message: str) -> None:
+        if message.startswith(("ok:", "refused:", "failed:", "cut:")):
+            captured[0] = max(captured[0], time.perf_counter() - started)
 
     report = sync_phone(agent, serial, progress)
     return time.perf_counter() - started, captured[0], report
+
+
+def new_agent(state_dir: Path, server: Server, adb_port: int, parallel: int = 4) -> Agent:
+    return Agent.open(AgentSettings(server_url=server.base, state_dir=state_dir, adb_port=adb_port, min_free_bytes=0,
+                                    parallel=parallel))
+
+
+def warm(agent: Agent, server: Server, phone: SimulatedPhone) -> float:
+    """A running server has loaded its modules; its very first requests are not the agent's cost."""
+    enrol(agent, phone, server.admin_token)
+    return timed_sync(agent, phone.address)[0]
+
+
+def split_phases(agent: Agent, server: Server, phone: SimulatedPhone) -> tuple[float, float]:
+    """The same sync in two halves, on a server of its own: capture into the outbox with the server
+    unreachable, then the upload of that outbox alone."""
+    enrol(agent, phone, server.admin_token)
+    agent.settings.server_url, agent.settings.max_attempts = "http://127.0.0.1:9", 1
+    started = time.perf_counter()
+    assert sync_phone(agent, phone.address).result == "server"
+    capture = time.perf_counter() - started
+    agent.settings.server_url, agent.settings.max_attempts = server.base, 8
+    started = time.perf_counter()
+    flushed = upload_pending(agent, phone.serial)
+    assert flushed.result == "ok" and not flushed.pending, flushed
+    return capture, time.perf_counter() - started
 
 
 def main() -> None:
@@ -207,95 +220,66 @@ def main() -> None:
     console.print(f"preparing a phone with {sms} SMS, {calls} calls, {recordings} recordings …")
     template = big_phone(cache, sms, calls, recordings)
     work = Path(tempfile.mkdtemp(prefix="bench-agent-"))
-    url = f"sqlite:///{work / 'server.db'}"
-    upgrade(url)
-    token = admin_token(url)
-    server, base = start_server(work / "data", url)
+    servers = [Server(work / "server-a"), Server(work / "server-b")]
     adb_port = free_port()
-    subprocess.run(
-        [adbutils.adb_path(), "-P", str(adb_port), "start-server"], check=True, capture_output=True
-    )
+    subprocess.run([adbutils.adb_path(), "-P", str(adb_port), "start-server"], check=True, capture_output=True)
+    client = adbutils.AdbClient(port=adb_port)
     phones: list[SimulatedPhone] = []
     rows: list[tuple[str, str, str, str]] = []
     try:
         shutil.copytree(template, work / "big")
         phone = SimulatedPhone(work / "big").start()
         phones.append(phone)
-        adbutils.AdbClient(port=adb_port).connect(phone.address, timeout=10)
-        size = sum(p.stat().st_size for p in (work / "big" / "fs").rglob("*") if p.is_file())
-
-        baseline = min(adb_baseline(adb_port, phone, work / f"pulled-{i}") for i in range(2))
-        settings = AgentSettings(
-            server_url=base,
-            state_dir=work / "agent",
-            adb_port=adb_port,
-            min_free_bytes=0,
-            parallel=max(fleet_size, 4),
-        )
-        agent = Agent.open(settings)
-
-        fleet_dir = cache / f"fleet-{fleet_size}"
+        fleet_dir = cache / f"fleet-{fleet_size + 1}"
         if not fleet_dir.exists():
-            generate_fleet(fleet_dir, fleet_size, seed=5, days=3, now=NOW, recording_seconds=(2.0, 4.0))
+            generate_fleet(fleet_dir, fleet_size + 1, seed=5, days=3, now=NOW, recording_seconds=(2.0, 4.0))
         shutil.copytree(fleet_dir, work / "fleet")
-        small = [SimulatedPhone(d).start() for d in sorted((work / "fleet").iterdir()) if d.is_dir()]
-        phones += small
-        client = adbutils.AdbClient(port=adb_port)
-        for p in small:
+        *small, spare = [SimulatedPhone(d).start() for d in sorted((work / "fleet").iterdir()) if d.is_dir()]
+        phones += [*small, spare]
+        for p in phones:
             client.connect(p.address, timeout=10)
-            enrol(agent, p, token)
-        # the server has been running: its first requests (module loading) are not the agent's cost
-        warm_up, _, _ = timed_sync(agent, small[0].address)
+        size = sum(p.stat().st_size for p in (work / "big" / "fs").rglob("*") if p.is_file())
+        baseline = min(adb_baseline(adb_port, phone, work / f"pulled-{i}") for i in range(2))
 
-        enrol(agent, phone, token)
+        agent = new_agent(work / "agent-a", servers[0], adb_port, parallel=max(fleet_size, 4))
+        cold = warm(agent, servers[0], spare)
+        enrol(agent, phone, servers[0].admin_token)
         first, captured, report = timed_sync(agent, phone.address)
         assert report.result == "ok", report
         second, _, again = timed_sync(agent, phone.address)
         assert again.result == "ok" and not {k for k in again.uploaded if k in ("sms", "calls", "recording")}
+
+        split = new_agent(work / "agent-b", servers[1], adb_port)
+        warm(split, servers[1], spare)
+        capture_only, upload_only = split_phases(split, servers[1], phone)
         rows += [
-            (
-                "adb pull + content query (baseline)",
-                f"{baseline:.1f} s",
-                f"{size / 2**20:.0f} MB on the phone",
-                "",
-            ),
-            (
-                "first full sync (capture + upload)",
-                f"{first:.1f} s",
-                f"{first / baseline:.2f}× baseline",
-                "≤ 1.5×",
-            ),
-            (
-                "  of which capture into the outbox",
-                f"{captured:.1f} s",
-                f"{captured / baseline:.2f}× baseline",
-                "",
-            ),
+            ("adb pull + content query (baseline)", f"{baseline:.1f} s", f"{size / 2**20:.0f} MB on the phone", ""),
+            ("first full sync (capture + upload)", f"{first:.1f} s", f"{first / baseline:.2f}× baseline", "≤ 1.5×"),
+            ("  capture done after", f"{captured:.1f} s", f"{captured / baseline:.2f}× baseline", ""),
+            ("capture alone (server unreachable)", f"{capture_only:.1f} s", f"{capture_only / baseline:.2f}× baseline",
+             ""),
+            ("upload alone (outbox → server)", f"{upload_only:.1f} s", f"{size / 2**20 / upload_only:.0f} MB/s", ""),
             ("second sync, nothing new", f"{second:.2f} s", "", "< 1 s"),
         ]
 
+        for p in small:
+            enrol(agent, p, servers[0].admin_token)
         started = time.perf_counter()
         reports = sync_many(agent, [p.address for p in small])
         together = time.perf_counter() - started
         records = sum(r.uploaded.get("sms", 0) + r.uploaded.get("calls", 0) for r in reports)
         files = sum(r.uploaded.get("recording", 0) for r in reports)
         ok = sum(r.result == "ok" for r in reports)
-        rows.append(
-            (
-                f"{fleet_size} phones at once ({os.cpu_count()} cores)",
-                f"{together:.1f} s",
-                f"{ok}/{fleet_size} ok, {records} records, {files} recordings",
-                "",
-            )
-        )
-        rows.append(("  one of them alone (first sync, cold server)", f"{warm_up:.1f} s", "", ""))
+        rows.append((f"{fleet_size} phones at once ({os.cpu_count()} cores)", f"{together:.1f} s",
+                     f"{ok}/{fleet_size} ok, {records} records, {files} recordings", ""))
+        rows.append(("  one of them alone (first sync, cold server)", f"{cold:.1f} s", "", ""))
         rows += [(f"  {r.adb_serial}: {r.result}", "", r.message[:60], "") for r in reports if r.result != "ok"]
     finally:
         for p in phones:
             p.stop(save=False)
-        adbutils.AdbClient(port=adb_port).server_kill()
-        server.terminate()
-        server.wait(timeout=30)
+        client.server_kill()
+        for server in servers:
+            server.stop()
         shutil.rmtree(work, ignore_errors=True)
 
     table = Table(title=f"Device agent ({sms} SMS, {calls} calls, {recordings} recordings)")

@@ -6,6 +6,8 @@ English and Chinese labels in order.
 
 from __future__ import annotations
 
+import re
+
 import adbutils
 import uiautomator2 as u2
 
@@ -46,12 +48,16 @@ class Screen:
         return self._ui
 
     def tap_first(self, labels: tuple[str, ...], timeout: float = 3.0) -> str | None:
-        """Tap the first label on screen (waiting up to ``timeout`` for any); returns what was tapped."""
-        for index, label in enumerate(labels):
-            if self.ui(text=label).exists(timeout=timeout if index == 0 else 0):
-                self.ui(text=label).click()
-                return label
-        return None
+        """Wait up to ``timeout`` for any of ``labels``, tap the earliest-listed one on screen; returns it."""
+        shown = self.ui(textMatches="|".join(re.escape(label) for label in labels))
+        if not shown.exists(timeout=timeout):
+            return None
+        present = {element.info.get("text") for element in shown}
+        label = next((label for label in labels if label in present), None)
+        if label is None:
+            return None
+        self.ui(text=label).click()
+        return label
 
     def in_permission_dialog(self) -> bool:
         return self.ui.info.get("currentPackageName") in DIALOG_PACKAGES
@@ -66,6 +72,8 @@ class Screen:
             if label is None:
                 break
             tapped.append(label)
+            if label in ALLOW_ALWAYS:  # nothing wider to grant: a page with radio buttons stays open
+                break
         return tapped
 
     def allow_background_location(self) -> bool:

@@ -122,7 +122,7 @@ def agent_settings(live_server: str, adb_port: int, tmp_path: Path, admin: tuple
         backoff_max_s=0.2,
         max_attempts=3,
         min_free_bytes=0,
-        verify_timeout_s=1,
+        verify_timeout_s=0,
         auth_timeout_s=5,
     )
 

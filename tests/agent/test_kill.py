@@ -61,9 +61,9 @@ def _assert_server_has_exactly(session: Session, phones: list[SimulatedPhone]) -
 def test_sigkill_at_random_points_leaves_the_server_with_exactly_the_phones_data(
     agent: Agent, new_phone: Callable[..., SimulatedPhone], enrol: Callable, session: Session
 ) -> None:
-    """Two phones, each synced by its own agent process; every round both processes are killed at
-    independent random moments (RUNS kills in all), new activity arrives every few rounds."""
-    phones = [new_phone("xiaomi", 4), new_phone("samsung", 4)]
+    """Four phones, each synced by its own agent process; every round the processes are killed at
+    independent random moments (RUNS kills in all), new activity arrives every other round."""
+    phones = [new_phone("xiaomi", 1), new_phone("samsung", 2), new_phone("huawei", 1), new_phone("pixel", 2)]
     for phone in phones:
         enrol(phone)
     env = _agent_env(agent.settings)
@@ -86,7 +86,7 @@ def test_sigkill_at_random_points_leaves_the_server_with_exactly_the_phones_data
     assert killed >= RUNS // 2, f"only {killed} of {RUNS} runs were killed before they finished"
 
     finals = sync_many(agent, [phone.address for phone in phones])
-    assert [r.result for r in finals] == ["ok", "ok"], [r.message for r in finals]
+    assert {r.result for r in finals} == {"ok"}, [r.message for r in finals]
     _assert_server_has_exactly(session, phones)
     assert agent.store.pending_counts() == {}
     assert not any(any((agent.settings.staging_dir / p.serial).iterdir()) for p in phones)
@@ -105,7 +105,7 @@ class _ObservedApi(ServerApi):
 def test_an_interrupted_recording_upload_resumes_from_the_servers_offset(
     agent: Agent, new_phone: Callable[..., SimulatedPhone], enrol: Callable, session: Session
 ) -> None:
-    phone = new_phone("huawei", 2)
+    phone = new_phone("huawei", 1)
     credential = enrol(phone)
     live = agent.settings.server_url
     agent.settings.server_url = "http://127.0.0.1:9"  # the server is unreachable: capture only

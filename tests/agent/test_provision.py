@@ -21,6 +21,7 @@ from device_agent.provision.runner import PhoneReport, decommission, provision_m
 from device_agent.provision.steps import OWNTRACKS, Target
 from device_agent.simulator.apk import make_apk
 from device_agent.simulator.phone import SimulatedPhone
+from tests.agent.conftest import Fleet
 from tests.factories import Factory
 
 LOCATION = ("android.permission.ACCESS_FINE_LOCATION", "android.permission.ACCESS_COARSE_LOCATION",
@@ -104,7 +105,7 @@ def test_provisioning_three_brands_then_again(
 def test_verification_sees_the_trackers_fix(
     agent: Agent, new_phone: Callable[..., SimulatedPhone], tracker_apk: Path, rep: User
 ) -> None:
-    phone = new_phone("oppo", 2)
+    phone = new_phone("pixel", 2)
     agent.settings.verify_timeout_s = 20
     posted: list[int] = []
 
@@ -121,12 +122,17 @@ def test_verification_sees_the_trackers_fix(
     assert statuses(again)["verify"] is Status.ALREADY
 
 
-def test_unauthorized_phone_waits_for_the_prompt(
-    agent: Agent, new_phone: Callable[..., SimulatedPhone], tracker_apk: Path, rep: User, fleet
-) -> None:
-    phone = new_phone("vivo", 2, plug=False)
+@pytest.fixture
+def locked_phone(new_phone: Callable[..., SimulatedPhone], fleet: Fleet, tracker_apk: Path) -> SimulatedPhone:
+    """A phone plugged into a computer whose key it has not accepted yet."""
+    phone = new_phone("pixel", 2, plug=False)
     phone.require_auth()
     fleet.plug_unauthorized(phone)
+    return phone
+
+
+def test_unauthorized_phone_waits_for_the_prompt(agent: Agent, locked_phone: SimulatedPhone, rep: User) -> None:
+    phone = locked_phone
     waiting = threading.Event()
 
     def on_step(serial: str, step: str, status: Status, detail: str) -> None:
@@ -142,13 +148,10 @@ def test_unauthorized_phone_waits_for_the_prompt(
 
 
 def test_unauthorized_phone_that_nobody_accepts_needs_a_human(
-    agent: Agent, new_phone: Callable[..., SimulatedPhone], tracker_apk: Path, rep: User, fleet
+    agent: Agent, locked_phone: SimulatedPhone, rep: User
 ) -> None:
-    phone = new_phone("vivo", 2, plug=False)
-    phone.require_auth()
-    fleet.plug_unauthorized(phone)
     agent.settings.auth_timeout_s = 1
-    report = provision_phone(agent, Target(phone.address, rep.username), lambda *a: None)
+    report = provision_phone(agent, Target(locked_phone.address, rep.username), lambda *a: None)
     assert report.steps[0].status is Status.HUMAN
     assert {s.status for s in report.steps[1:]} == {Status.SKIPPED}
     assert agent.credentials.all() == {}
@@ -169,7 +172,7 @@ def test_enrolment_with_a_one_time_code(
 def test_decommission_revokes_and_removes(
     agent: Agent, new_phone: Callable[..., SimulatedPhone], tracker_apk: Path, rep: User
 ) -> None:
-    phone = new_phone("oneplus", 2)
+    phone = new_phone("pixel", 2)
     agent.settings.verify_timeout_s = 0
     provision_phone(agent, Target(phone.address, rep.username), lambda *a: None)
     token = agent.credentials.get(phone.serial).token

@@ -70,7 +70,7 @@ def test_incremental_sync_of_three_brands_moves_only_new_records(
 def test_device_status_records_both_clocks(
     agent: Agent, new_phone: Callable[..., SimulatedPhone], enrol: Callable, session: Session
 ) -> None:
-    phone = new_phone("xiaomi", 3)
+    phone = new_phone("samsung", 2)
     credential = enrol(phone)
     report = sync_phone(agent, phone.address)
     assert report.result == "ok"
@@ -151,7 +151,7 @@ def test_a_new_phone_behind_the_same_serial_is_read_from_the_start(
 def test_full_host_disk_stops_cleanly_and_loses_nothing(
     agent: Agent, new_phone: Callable[..., SimulatedPhone], enrol: Callable, session: Session
 ) -> None:
-    phone = new_phone("vivo", 2)
+    phone = new_phone("huawei", 1)
     enrol(phone)
     agent.settings.min_free_bytes = 2**62
     full = sync_phone(agent, phone.address)
@@ -168,7 +168,7 @@ def test_full_host_disk_stops_cleanly_and_loses_nothing(
 def test_outbox_keeps_records_while_the_server_is_down(
     agent: Agent, new_phone: Callable[..., SimulatedPhone], enrol: Callable, session: Session
 ) -> None:
-    phone = new_phone("oneplus", 2)
+    phone = new_phone("xiaomi", 1)
     enrol(phone)
     server_url = agent.settings.server_url
     agent.settings.server_url = "http://127.0.0.1:9"  # nothing listens there
@@ -187,7 +187,7 @@ def test_outbox_keeps_records_while_the_server_is_down(
 def test_a_record_the_server_refuses_is_kept_aside_not_retried(
     agent: Agent, new_phone: Callable[..., SimulatedPhone], enrol: Callable, session: Session
 ) -> None:
-    phone = new_phone("pixel", 2)
+    phone = new_phone("samsung", 2)
     enrol(phone)
     far_future = int((time.time() + 10 * 86400) * 1000)
     phone.core.add_sms("13800138000", "明天见", time_ms=far_future)
@@ -203,7 +203,7 @@ def test_a_record_the_server_refuses_is_kept_aside_not_retried(
 def test_recordings_arrive_intact(
     agent: Agent, new_phone: Callable[..., SimulatedPhone], enrol: Callable, session: Session
 ) -> None:
-    phone = new_phone("xiaomi", 2)
+    phone = new_phone("xiaomi", 1)
     enrol(phone)
     agent.settings.chunk_bytes = 64 * 1024
     assert sync_phone(agent, phone.address).result == "ok"
