@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from crm.access import manages_division, scope
@@ -65,12 +66,14 @@ def _last_sync(status: dict[str, Any]) -> datetime | None:
     return max(stamps) if stamps else None
 
 
-def fleet_rows(session: Session, actor: User) -> list[FleetRow]:
-    devices = list(
-        session.exec(
-            scope(select(Device).order_by(Device.revoked_at.is_not(None), Device.serial), actor, Device)
-        )
-    )
+PAGE_SIZE = 200
+
+
+def fleet_rows(session: Session, actor: User, *, page: int = 0) -> tuple[list[FleetRow], int]:
+    """One page of phones (active first, by serial) and how many the actor sees in all."""
+    total = session.exec(scope(select(func.count()).select_from(Device), actor, Device)).one()
+    ordered = select(Device).order_by(Device.revoked_at.is_not(None), Device.serial, Device.id)
+    devices = list(session.exec(scope(ordered, actor, Device).offset(page * PAGE_SIZE).limit(PAGE_SIZE)))
     fixes = dict(
         session.exec(
             scope(select(RepPosition.device_id, RepPosition.time), actor, RepPosition).where(
@@ -108,12 +111,23 @@ def fleet_rows(session: Session, actor: User) -> list[FleetRow]:
                 may_revoke=active and manages_division(actor, device.division_id),
             )
         )
-    return rows
+    return rows, total
 
 
 @router.get("/fleet", response_class=HTMLResponse)
-def fleet(request: Request, session: SessionDep, user: FleetUser) -> Response:
+def fleet(
+    request: Request, session: SessionDep, user: FleetUser, page: int = Query(default=0, ge=0)
+) -> Response:
     t = Translator(request_locale(request, user))
+    rows, total = fleet_rows(session, user, page=page)
+    more = (page + 1) * PAGE_SIZE < total
     return render(
-        request, "fleet.html", user=user, rows=fleet_rows(session, user), messages=t.messages("fleet")
+        request,
+        "fleet.html",
+        user=user,
+        rows=rows,
+        total=total,
+        page=page,
+        more=more,
+        messages=t.messages("fleet"),
     )
