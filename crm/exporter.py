@@ -17,8 +17,6 @@ from sqlmodel import Session, select
 
 from crm.access import sees_full_numbers
 from crm.audit import record_audit
-from crm.customer_service import active_phones
-from crm.customers import Customer
 from crm.org import User
 from crm.phones import shown
 from crm.tabular import TableFormat, write_table
@@ -117,35 +115,3 @@ def export_list(
     session.commit()
     stamp = now.astimezone(tz).strftime("%Y%m%d-%H%M")
     return Export(content, f"{kind}-{stamp}.{fmt}", count)
-
-
-def _customer_prefetch(session: Session, rows: list[Customer]) -> dict[str, Any]:
-    return {
-        "phones": active_phones(session, [r.id for r in rows]),  # type: ignore[misc]
-        "owners": owner_names(session, {r.owner_id for r in rows if r.owner_id}),
-    }
-
-
-CUSTOMER_EXPORT = ExportSpec(
-    model=Customer,
-    prefetch=_customer_prefetch,
-    columns=[
-        Column("ID", lambda c, _: c.id),
-        Column("客户名称", lambda c, _: c.name),
-        Column("类型", lambda c, _: c.kind),
-        Column("等级", lambda c, _: c.grade),
-        Column("来源", lambda c, _: c.source),
-        Column("标签", lambda c, _: ",".join(c.tags)),
-        Column("地区", lambda c, _: c.region),
-        Column("地址", lambda c, _: c.address),
-        Column("负责人", lambda c, x: x.extra["owners"].get(c.owner_id, "公海") if c.owner_id else "公海"),
-        Column(
-            "电话",
-            lambda c, x: " ".join(
-                masked_phone(p.e164, c.owner_id, x) for p in x.extra["phones"].get(c.id, [])
-            ),
-        ),
-        Column("创建时间", lambda c, x: x.time(c.created_at)),
-        Column("最近跟进", lambda c, x: x.time(c.last_activity_at)),
-    ],
-)

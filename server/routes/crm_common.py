@@ -4,12 +4,46 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from fastapi import Response
+from fastapi import Request, Response
+from pydantic import BaseModel
+from sqlalchemy import Select
+from sqlmodel import Session
 
-from crm.exporter import Export
+from crm.exporter import Export, ExportSpec, export_list
+from crm.org import User
 from crm.senders import HttpSmsSender, OutboxFileSender, Sender, Senders, SmtpSender
-from crm.tabular import MEDIA_TYPES, TableFormat
+from crm.tabular import MEDIA_TYPES, TableFormat, table_format
+from crm.types import utcnow
 from server.config import Settings
+from server.deps import client_ip
+
+
+def export_response(
+    request: Request,
+    session: Session,
+    user: User,
+    settings: Settings,
+    *,
+    kind: str,
+    spec: ExportSpec,
+    statement: Select,
+    format: str,
+    filters: BaseModel,
+) -> Response:
+    """Run a scoped list query as an audited CSV/xlsx download."""
+    export = export_list(
+        session,
+        actor=user,
+        kind=kind,
+        spec=spec,
+        statement=statement,
+        fmt=table_format(format),
+        now=utcnow(),
+        zone=settings.time_zone,
+        filters=filters.model_dump(exclude_none=True, mode="json"),
+        ip=client_ip(request),
+    )
+    return download(export)
 
 
 def download(export: Export) -> Response:

@@ -30,12 +30,11 @@ from crm.customer_service import (
     remove_customer_phone,
     update_customer,
 )
-from crm.exporter import CUSTOMER_EXPORT, export_list
+from crm.export_specs import CUSTOMER_EXPORT
 from crm.merge import merge_customers
-from crm.tabular import table_format
 from crm.types import utcnow
 from server.deps import CurrentUser, SessionDep, SettingsDep, client_ip
-from server.routes.crm_common import download
+from server.routes.crm_common import export_response
 from server.routes.schemas import Read, Strict
 
 router = APIRouter(prefix="/api/v1", tags=["customers"])
@@ -126,19 +125,17 @@ def export_customers(
     filters: FilterDep,
     format: str = "xlsx",
 ) -> Response:
-    result = export_list(
+    return export_response(
+        request,
         session,
-        actor=user,
+        user,
+        settings,
         kind="customers",
         spec=CUSTOMER_EXPORT,
         statement=customer_query(session, user, filters, region=settings.default_region),
-        fmt=table_format(format),
-        now=utcnow(),
-        zone=settings.time_zone,
-        filters=filters.model_dump(exclude_none=True, mode="json"),
-        ip=client_ip(request),
+        format=format,
+        filters=filters,
     )
-    return download(result)
 
 
 @router.get("/customers/{customer_id}", response_model=CustomerDetail)
