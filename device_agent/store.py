@@ -275,6 +275,13 @@ class AgentStore:
         ).fetchone()
         return None if row is None else json.loads(row[0])
 
+    def synced(self, device: str) -> dict[str, str]:
+        """When each source last synced successfully (host time, ISO)."""
+        rows = self._conn().execute(
+            "SELECT substr(source, 8), value FROM watermark WHERE device = ? AND source LIKE 'synced:%'", (device,)
+        )
+        return {source: json.loads(value) for source, value in rows}
+
     def seen_files(self, device: str) -> dict[str, tuple[int, int]]:
         rows = self._conn().execute("SELECT path, size, mtime FROM seen_file WHERE device = ?", (device,))
         return {path: (size, mtime) for path, size, mtime in rows}

@@ -17,8 +17,14 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from device_agent.agent import Agent, Busy
-from device_agent.collect.context import Collected, Outcome, SyncContext
-from device_agent.collect.health import collect_location, enqueue_status, read_clocks, status_report
+from device_agent.collect.context import Collected, Outcome, SyncContext, now_utc
+from device_agent.collect.health import (
+    collect_location,
+    device_report,
+    enqueue_status,
+    read_clocks,
+    status_report,
+)
 from device_agent.collect.providers import CALLS, SMS, collect_provider
 from device_agent.collect.recordings import collect_recordings
 from device_agent.errors import AgentError, DeviceGone, DeviceNotReady, HostDiskFull, NotEnrolled, ServerError
@@ -102,12 +108,7 @@ def _last_sync(agent: Agent, device: str, sources: Iterable[Collected], now: str
     marks = {s.source: now for s in sources if s.outcome is Outcome.OK}
     if marks:
         agent.store.enqueue(device, [], watermarks={f"synced:{k}": v for k, v in marks.items()})
-    known = {}
-    for source, _ in COLLECTORS:
-        value = agent.store.watermark(device, f"synced:{source}")
-        if value:
-            known[source] = value
-    return known
+    return agent.store.synced(device)
 
 
 def _lane(ctx: SyncContext, collectors: list[tuple[str, Callable[[SyncContext], Collected]]]
@@ -211,8 +212,8 @@ def _run(
     try:
         _collect(ctx, files_phone, report)
         if report.result == "ok":
-            enqueue_status(ctx, status_report(ctx, props, _last_sync(agent, device, report.sources,
-                                                                      clocks.host.isoformat())))
+            last_sync = _last_sync(agent, device, report.sources, clocks.host.isoformat())
+            enqueue_status(agent.store, device, status_report(ctx, props, last_sync))
     finally:
         files_phone.close()
         collecting_done.set()
@@ -245,6 +246,25 @@ def sync_many(agent: Agent, serials: list[str], progress: SyncProgress | None = 
 
 def ready_serials(agent: Agent) -> list[str]:
     return [d.serial for d in agent.adb.devices() if d.state == "device"]
+
+
+def report_presence(agent: Agent, adb_serial: str, state: str) -> bool:
+    """Tell the server how adb sees a phone that cannot be synced now (unauthorized, offline, gone),
+    with its identity and last successful syncs; True when the server has it."""
+    device = agent.store.device_for_adb_serial(adb_serial)
+    if device is None or agent.credentials.get(device) is None:
+        return False
+    info = agent.store.fleet()[device]["info"]
+    known = {"ro.serialno": device, "ro.product.brand": info.get("brand"), "ro.product.model": info.get("model"),
+             "ro.build.version.release": info.get("android_release")}
+    report = device_report(now_utc(), {k: str(v) for k, v in known.items() if v}, agent.store.synced(device),
+                           adb_state=state)
+    try:
+        with agent.device_lock(device):  # a sync still running sends its own report
+            enqueue_status(agent.store, device, report)
+            return upload_pending(agent, device).result == "ok"
+    except Busy:
+        return False
 
 
 def upload_pending(agent: Agent, device: str) -> SyncReport:

@@ -1,8 +1,10 @@
 """``fieldcrm agent watch``: follow ``host:track-devices``, sync phones as they are plugged in and on a schedule.
 
-A phone that becomes ready (plugged in and authorised, or reconnected over Wi-Fi) is synced at
-once; every ready phone is synced again every ``sync_interval_s`` (APScheduler). Phones listed
-in ``tcp_devices`` are (re)connected with ``adb connect`` every ``reconnect_s``. Some adb servers
+Every state change is reported to the server: a phone that becomes ready (plugged in and
+authorised, or reconnected over Wi-Fi) is synced at once (its device-status report says so);
+any other state goes as a device-status report of its own (``agent.adb_state``). Every ready
+phone is synced again every ``sync_interval_s`` (APScheduler). Phones listed in
+``tcp_devices`` are (re)connected with ``adb connect`` every ``reconnect_s``. Some adb servers
 do not announce a phone's move from ``offline`` to ``unauthorized`` on ``track-devices``, so
 phones shown offline are re-read from ``adb devices`` every ``refresh_s``.
 """
@@ -21,7 +23,7 @@ from device_agent.agent import Agent
 from device_agent.errors import AgentError
 from device_agent.fleet import PhoneRow, describe
 from device_agent.logs import log_event
-from device_agent.sync import SyncReport, sync_phone
+from device_agent.sync import SyncReport, report_presence, sync_phone
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,8 @@ class Watcher:
         self.on_event(WatchEvent("state", serial, state, row=row))
         if state == READY and previous != READY:
             self.sync_soon(serial)
+        elif state != READY:
+            self._pool.submit(report_presence, self.agent, serial, state)
 
     def run(self) -> None:
         """Block until :attr:`stop` is set (or the adb server goes away: raises AgentError)."""

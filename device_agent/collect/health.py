@@ -24,7 +24,7 @@ from capture import (
 from device_agent.collect.context import Clocks, Collected, Outcome, SyncContext, now_utc
 from device_agent.logs import log_event
 from device_agent.phone import Phone
-from device_agent.store import NewItem
+from device_agent.store import AgentStore, NewItem
 
 #: Properties reported to the server (identity, build, OEM skin, SIM).
 REPORTED_PROPS = (
@@ -34,6 +34,7 @@ REPORTED_PROPS = (
     "ro.build.version.emui", "ro.build.version.opporom", "ro.vivo.os.version", "ro.oxygen.version",
     "ro.build.version.oneui",
 )
+AGENT_VERSION = "fieldcrm-agent/0.1"
 _DF_LINE = re.compile(r"^\S+\s+(\d+)\s+(\d+)\s+(\d+)\s+\d+%\s+\S+")
 
 
@@ -119,22 +120,31 @@ def _battery(ctx: SyncContext) -> dict[str, Any] | None:
     }
 
 
+def device_report(
+    at: datetime, properties: dict[str, str], last_sync: dict[str, str], *, adb_state: str,
+    battery: dict[str, Any] | None = None, storage: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """A device-status report (the server's ``DeviceStatusIn``); ``agent.adb_state`` says how adb sees the phone."""
+    return {
+        "occurred_at": at.isoformat(),
+        "battery": battery,
+        "storage": storage,
+        "properties": {**properties, "agent.adb_state": adb_state},
+        "last_sync": last_sync or None,
+        "agent_version": AGENT_VERSION,
+    }
+
+
 def status_report(ctx: SyncContext, props: dict[str, str], last_sync: dict[str, str]) -> dict[str, Any]:
-    """The device-status report (``DeviceStatusIn``): battery, storage, properties, clocks, last sync."""
+    """The report of a sync: battery, storage, properties, both clocks and their skew, last sync per source."""
     reported = {k: props[k][:200] for k in REPORTED_PROPS if props.get(k)}
     reported["agent.host_time"] = ctx.clocks.host.isoformat()
     if ctx.clocks.phone is not None:
         reported["agent.phone_time"] = ctx.clocks.phone.isoformat()
         reported["agent.clock_skew_s"] = str(round(ctx.clocks.skew.total_seconds()))  # type: ignore[union-attr]
-    return {
-        "occurred_at": ctx.clocks.host.isoformat(),
-        "battery": _battery(ctx),
-        "storage": _storage(ctx),
-        "properties": reported,
-        "last_sync": last_sync or None,
-        "agent_version": "fieldcrm-agent/0.1",
-    }
+    return device_report(ctx.clocks.host, reported, last_sync, adb_state="device", battery=_battery(ctx),
+                         storage=_storage(ctx))
 
 
-def enqueue_status(ctx: SyncContext, report: dict[str, Any]) -> None:
-    ctx.store.enqueue(ctx.device, [NewItem("device_status", report["occurred_at"], report)])
+def enqueue_status(store: AgentStore, device: str, report: dict[str, Any]) -> None:
+    store.enqueue(device, [NewItem("device_status", report["occurred_at"], report)])

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import queue
 import threading
+import time
 from collections.abc import Callable
 
 import pytest
 from sqlmodel import Session
 from typer.testing import CliRunner
 
+from crm.devices import Device
 from device_agent.agent import Agent
 from device_agent.cli import app
 from device_agent.config import AgentSettings
@@ -18,6 +20,11 @@ from device_agent.simulator.phone import SimulatedPhone
 from device_agent.watch import Watcher, WatchEvent
 from tests.agent.conftest import Fleet, server_counts
 from tests.agent.test_sync import phone_counts
+
+
+def adb_state_on_server(session: Session, device_id: int) -> str | None:
+    session.expire_all()
+    return (session.get(Device, device_id).status.get("properties") or {}).get("agent.adb_state")
 
 
 def _next(events: queue.Queue[WatchEvent], kind: str, serial: str, state: str | None = None) -> WatchEvent:
@@ -32,7 +39,7 @@ def test_watch_syncs_a_phone_when_it_is_plugged_in_and_reports_states(
     agent: Agent, new_phone: Callable[..., SimulatedPhone], enrol: Callable, fleet: Fleet, session: Session
 ) -> None:
     phone = new_phone("samsung", 2, plug=False)
-    enrol(phone)
+    credential = enrol(phone)
     stranger = new_phone("pixel", 2, plug=False)
     stranger.require_auth()
     events: queue.Queue[WatchEvent] = queue.Queue()
@@ -48,6 +55,7 @@ def test_watch_syncs_a_phone_when_it_is_plugged_in_and_reports_states(
         synced = _next(events, "sync", phone.address)
         assert synced.sync is not None and synced.sync.result == "ok"
         assert server_counts(session) == phone_counts(phone)
+        assert adb_state_on_server(session, credential.device_id) == "device"
 
         fleet.plug_unauthorized(stranger)
         locked = _next(events, "state", stranger.address, "unauthorized")
@@ -55,6 +63,11 @@ def test_watch_syncs_a_phone_when_it_is_plugged_in_and_reports_states(
 
         fleet.unplug(phone)
         assert _next(events, "state", phone.address, "gone").row is None
+        for _ in range(100):  # the report goes out from the watcher's worker thread
+            if adb_state_on_server(session, credential.device_id) == "gone":
+                break
+            time.sleep(0.1)
+        assert adb_state_on_server(session, credential.device_id) == "gone"
     finally:
         watcher.stop.set()
         thread.join(timeout=30)
