@@ -36,25 +36,45 @@ def create_division(session: Session, *, caller: Caller | None, name: str, code:
     if caller is not None and Role(caller.user.role) not in (Role.executive, Role.sysadmin):
         raise Forbidden("only executives and system admins create divisions")
     division = Division(name=name.strip(), code=code.strip())
-    session.add(division)
+    _insert_audited(
+        session,
+        division,
+        caller=caller,
+        action="division.create",
+        conflict=Conflict("a division with this name or code exists", field="name"),
+        detail={"name": division.name, "code": division.code},
+    )
+    return division
+
+
+def _insert_audited(
+    session: Session,
+    row: Division | User,
+    *,
+    caller: Caller | None,
+    action: str,
+    conflict: Conflict,
+    detail: dict,
+) -> None:
+    """Insert ``row`` and its audit entry in one transaction; a unique clash becomes ``conflict``."""
+    session.add(row)
     try:
         session.flush()
     except IntegrityError as exc:
         session.rollback()
-        raise Conflict("a division with this name or code exists", field="name") from exc
+        raise conflict from exc
     record_audit(
         session,
-        action="division.create",
+        action=action,
         actor_user_id=caller.user.id if caller else None,
         actor_label="" if caller else "cli",
-        target_type="division",
-        target_id=division.id or "",
-        division_id=division.id,
+        target_type="division" if isinstance(row, Division) else "user",
+        target_id=row.id or "",
+        division_id=row.id if isinstance(row, Division) else row.division_id,
         ip=caller.ip if caller else "",
-        detail={"name": division.name, "code": division.code},
+        detail=detail,
     )
     session.commit()
-    return division
 
 
 def _check_grant(caller: User, role: Role, division_id: int | None, session: Session) -> None:
@@ -100,24 +120,14 @@ def create_user(
         phone=phone,
         locale=locale,
     )
-    session.add(user)
-    try:
-        session.flush()
-    except IntegrityError as exc:
-        session.rollback()
-        raise Conflict("username already taken", field="username") from exc
-    record_audit(
+    _insert_audited(
         session,
+        user,
+        caller=caller,
         action="user.create",
-        actor_user_id=caller.user.id if caller else None,
-        actor_label="" if caller else "cli",
-        target_type="user",
-        target_id=user.id or "",
-        division_id=division_id,
-        ip=caller.ip if caller else "",
+        conflict=Conflict("username already taken", field="username"),
         detail={"role": role, "division_id": division_id},
     )
-    session.commit()
     return user
 
 
