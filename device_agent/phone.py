@@ -68,9 +68,10 @@ class Phone:
                 conn.check_okay()
                 conn.send_command(f"shell:{command}")
                 conn.check_okay()
-                out = conn.read_until_close(encoding="utf-8")
-        assert isinstance(out, str)
-        return out
+                chunks: list[bytes] = []
+                while chunk := conn.conn.recv(1 << 16):
+                    chunks.append(chunk)
+        return b"".join(chunks).decode("utf-8", errors="replace")
 
     def shell(self, command: str, *, timeout: float = 120) -> str:
         """Run ``command``; the output must end with our marker, otherwise the link broke mid-way."""

@@ -159,6 +159,7 @@ def sync_phone(agent: Agent, adb_serial: str, progress: SyncProgress | None = No
         credential = agent.credentials.get(device)
         if credential is None:
             raise NotEnrolled(f"{device} is not enrolled: run `fieldcrm agent provision {adb_serial}` first")
+        log_event("agent.sync.start", device=device, serial=adb_serial)
         try:
             with agent.device_lock(device), agent.api() as api:
                 _run(agent, api, phone, device, props, credential.token, report, say)

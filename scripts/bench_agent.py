@@ -10,12 +10,15 @@
     python scripts/bench_agent.py [--quick] [--phones 20]
 
 ``--quick``: 2,000 SMS, 1,000 calls, 30 recordings, 5 phones. The big phone is generated
-once and kept under the temp folder (``fieldcrm-bench-agent``) for later runs.
+once and kept under the temp folder (``fieldcrm-bench-agent``) for later runs. The simulated
+phones run in processes of their own (``fieldcrm sim start``), as phones are devices of their
+own: they do not share this process's interpreter with the agent.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import shutil
@@ -24,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -45,7 +49,6 @@ from device_agent.credentials import DeviceCredential  # noqa: E402
 from device_agent.simulator.core import PhoneCore  # noqa: E402
 from device_agent.simulator.fleet import generate_fleet  # noqa: E402
 from device_agent.simulator.generate import generate_phone  # noqa: E402
-from device_agent.simulator.phone import SimulatedPhone  # noqa: E402
 from device_agent.sync import SyncReport, sync_many, sync_phone, upload_pending  # noqa: E402
 from server.auth.models import TokenKind  # noqa: E402
 from server.auth.secrets import hash_password  # noqa: E402
@@ -145,13 +148,59 @@ def admin_token(url: str) -> str:
     return token
 
 
-def enrol(agent: Agent, phone: SimulatedPhone, token: str) -> None:
+@dataclass(frozen=True)
+class Served:
+    address: str  # adb serial
+    serial: str  # ro.serialno
+
+
+class SimProcess:
+    """The phones of ``state_dir`` (``phone-NN``) served by a ``fieldcrm sim start`` process."""
+
+    def __init__(self, state_dir: Path) -> None:
+        dirs = sorted(state_dir.glob("phone-*"))
+        base = free_ports(len(dirs))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "device_agent.simulator.cli", "start", "--state-dir", str(state_dir),
+             "--base-port", str(base)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.phones = [Served(f"127.0.0.1:{base + i}", json.loads((d / "phone.json").read_text())["identity"]["serial"])
+                       for i, d in enumerate(dirs)]
+        for i in range(len(dirs)):
+            wait_listening(base + i)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=60)
+
+
+def free_ports(count: int) -> int:
+    """A first port with ``count`` free ports from it on."""
+    while True:
+        base = free_port()
+        if base + count < 65000 and all(_free(base + i) for i in range(count)):
+            return base
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def wait_listening(port: int) -> None:
+    for _ in range(600):
+        if not _free(port):
+            return
+        time.sleep(0.1)
+    raise SystemExit(f"no simulated phone listens on {port}")
+
+
+def enrol(agent: Agent, phone: Served, token: str) -> None:
     with agent.api() as api:
         body = api.enrol({"serial": phone.serial}, admin_token=token, code=None)
     agent.credentials.put(DeviceCredential(phone.serial, body["device"]["id"], body["token"]))
 
 
-def adb_baseline(port: int, phone: SimulatedPhone, into: Path) -> float:
+def adb_baseline(port: int, phone: Served, into: Path) -> float:
     """``adb pull`` of the recorder folder plus the same ``content query`` calls, with the adb CLI."""
     adb = [adbutils.adb_path(), "-P", str(port), "-s", phone.address]
     started = time.perf_counter()
@@ -184,13 +233,13 @@ def new_agent(state_dir: Path, server: Server, adb_port: int, parallel: int = 4)
                                     parallel=parallel))
 
 
-def warm(agent: Agent, server: Server, phone: SimulatedPhone) -> float:
+def warm(agent: Agent, server: Server, phone: Served) -> float:
     """A running server has loaded its modules; its very first requests are not the agent's cost."""
     enrol(agent, phone, server.admin_token)
     return timed_sync(agent, phone.address)[0]
 
 
-def split_phases(agent: Agent, server: Server, phone: SimulatedPhone) -> tuple[float, float]:
+def split_phases(agent: Agent, server: Server, phone: Served) -> tuple[float, float]:
     """The same sync in two halves, on a server of its own: capture into the outbox with the server
     unreachable, then the upload of that outbox alone."""
     enrol(agent, phone, server.admin_token)
@@ -224,21 +273,21 @@ def main() -> None:
     adb_port = free_port()
     subprocess.run([adbutils.adb_path(), "-P", str(adb_port), "start-server"], check=True, capture_output=True)
     client = adbutils.AdbClient(port=adb_port)
-    phones: list[SimulatedPhone] = []
+    sims: list[SimProcess] = []
     rows: list[tuple[str, str, str, str]] = []
     try:
-        shutil.copytree(template, work / "big")
-        phone = SimulatedPhone(work / "big").start()
-        phones.append(phone)
+        shutil.copytree(template, work / "big" / "phone-01")
+        sims.append(SimProcess(work / "big"))
+        [phone] = sims[0].phones
         fleet_dir = cache / f"fleet-{fleet_size + 1}"
         if not fleet_dir.exists():
             generate_fleet(fleet_dir, fleet_size + 1, seed=5, days=3, now=NOW, recording_seconds=(2.0, 4.0))
         shutil.copytree(fleet_dir, work / "fleet")
-        *small, spare = [SimulatedPhone(d).start() for d in sorted((work / "fleet").iterdir()) if d.is_dir()]
-        phones += [*small, spare]
-        for p in phones:
+        sims.append(SimProcess(work / "fleet"))
+        *small, spare = sims[1].phones
+        for p in (phone, *small, spare):
             client.connect(p.address, timeout=10)
-        size = sum(p.stat().st_size for p in (work / "big" / "fs").rglob("*") if p.is_file())
+        size = sum(p.stat().st_size for p in (work / "big" / "phone-01" / "fs").rglob("*") if p.is_file())
         baseline = min(adb_baseline(adb_port, phone, work / f"pulled-{i}") for i in range(2))
 
         agent = new_agent(work / "agent-a", servers[0], adb_port, parallel=max(fleet_size, 4))
@@ -275,8 +324,8 @@ def main() -> None:
         rows.append(("  one of them alone (first sync, cold server)", f"{cold:.1f} s", "", ""))
         rows += [(f"  {r.adb_serial}: {r.result}", "", r.message[:60], "") for r in reports if r.result != "ok"]
     finally:
-        for p in phones:
-            p.stop(save=False)
+        for sim in sims:
+            sim.stop()
         client.server_kill()
         for server in servers:
             server.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import select as fdselect
 import subprocess
 import sys
 import time
@@ -40,7 +41,21 @@ def _agent_env(settings: AgentSettings) -> dict[str, str]:
 
 
 def _sync_command(serial: str) -> list[str]:
-    return [sys.executable, "-m", "device_agent", "sync", serial, "--json"]
+    return [sys.executable, "-m", "device_agent", "--log-level", "INFO", "sync", serial, "--json"]
+
+
+def _started(process: subprocess.Popen[bytes], timeout: float = 30.0) -> float:
+    """When the agent process logged ``agent.sync.start`` (it has the phone and begins to work)."""
+    assert process.stderr is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if fdselect.select([process.stderr], [], [], 0.1)[0]:
+            line = process.stderr.readline()
+            if b"agent.sync.start" in line:
+                return time.monotonic()
+            if not line:
+                break
+    raise AssertionError(f"the agent process never started syncing (exit code {process.poll()})")
 
 
 def _assert_server_has_exactly(session: Session, phones: list[SimulatedPhone]) -> None:
@@ -73,16 +88,17 @@ def test_sigkill_at_random_points_leaves_the_server_with_exactly_the_phones_data
         if round_ % 2 == 0:
             for phone in phones:
                 phone.advance(6 * 3600)  # new SMS, calls and recordings keep arriving between kills
-        started = time.monotonic()
-        runs = [(rng.uniform(0.55, 1.35), subprocess.Popen(_sync_command(phone.address), env=env,
-                                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-                for phone in phones]  # the interpreter needs ~0.5 s to start
-        for delay, process in sorted(runs, key=lambda run: run[0]):
-            time.sleep(max(0.0, started + delay - time.monotonic()))
-            if process.poll() is None:
-                process.kill()
+        processes = [subprocess.Popen(_sync_command(phone.address), env=env, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.PIPE) for phone in phones]
+        kills = sorted((_started(process) + rng.uniform(0.0, 0.9), index) for index, process in enumerate(processes))
+        for at, index in kills:
+            time.sleep(max(0.0, at - time.monotonic()))
+            if processes[index].poll() is None:
+                processes[index].kill()
                 killed += 1
+        for process in processes:
             process.wait()
+            process.stderr.close()  # type: ignore[union-attr]
     assert killed >= RUNS // 2, f"only {killed} of {RUNS} runs were killed before they finished"
 
     finals = sync_many(agent, [phone.address for phone in phones])
