@@ -24,6 +24,11 @@ NAV = (
     NavItem("map", "/map", MANAGERS),
     NavItem("replay", "/replay", MANAGERS),
     NavItem("customers", "/customers", SALES),
+    NavItem("pipeline", "/pipeline", SALES),
+    NavItem("pool", "/pool", SALES),
+    NavItem("tickets", "/tickets", SALES),
+    NavItem("alerts", "/alerts", MANAGERS),
+    NavItem("reports", "/reports", SALES),
     NavItem("fleet", "/fleet", FLEET),
 )
 

@@ -4,8 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from dashboard.pages import account, customers, fleet, live_map, rep, replay
+from dashboard.pages import (
+    account,
+    alerts,
+    customers,
+    fleet,
+    live_map,
+    pipeline,
+    pool,
+    rep,
+    replay,
+    reports,
+    tickets,
+)
 
 router = APIRouter(include_in_schema=False)
-for _page in (account, customers, live_map, replay, rep, fleet):
+for _page in (account, customers, live_map, replay, rep, fleet, pipeline, pool, tickets, alerts, reports):
     router.include_router(_page.router)

@@ -1,4 +1,4 @@
-"""Customer list and customer 360 (profile, contacts, timeline with recordings)."""
+"""Customer list and customer 360 (profile, contacts, opportunities, tickets, timeline with recordings)."""
 
 from __future__ import annotations
 
@@ -12,17 +12,23 @@ from crm.access import scope, sees_full_numbers
 from crm.customer_service import active_phones, list_customers, summaries, visible_customer
 from crm.customers import Contact
 from crm.errors import DomainError, NotFound
+from crm.opportunities import OpportunityFilter, list_opportunities
 from crm.org import User
 from crm.phones import shown
+from crm.tickets import Priority, TicketFilter, TicketKind, list_tickets
+from crm.types import utcnow
 from dashboard.auth import page_roles
 from dashboard.i18n import Translator, request_locale
-from dashboard.lookups import user_names
+from dashboard.lookups import stage_names, user_names
 from dashboard.nav import SALES
+from dashboard.pages.tickets import sla_messages
+from dashboard.sla import sla_clock
 from dashboard.web import render
 from server.deps import SessionDep, SettingsDep
 from server.routes.crm_customers import FilterDep
 
 router = APIRouter(include_in_schema=False)
+PANEL_ROWS = 20
 SalesUser = Annotated[User, Depends(page_roles(*SALES))]
 
 
@@ -35,7 +41,7 @@ TIMELINE_KINDS = (
     "checkin",
     "dispatch",
     "stage_change",
-    "ticket.new",
+    "ticket",
     "payment",
     "ownership",
 )
@@ -88,6 +94,13 @@ def customer_360(request: Request, session: SessionDep, user: SalesUser, custome
         c.id: [shown(p.e164, full=is_owner) for p in phones if p.contact_id == c.id] for c in contacts
     }
     t = Translator(request_locale(request, user))
+    opportunities = list_opportunities(
+        session, actor=user, filters=OpportunityFilter(customer_id=customer_id), limit=PANEL_ROWS
+    ).items
+    tickets = list_tickets(
+        session, actor=user, filters=TicketFilter(customer_id=customer_id), limit=PANEL_ROWS
+    ).items
+    now = utcnow()
     return render(
         request,
         "customer.html",
@@ -100,5 +113,12 @@ def customer_360(request: Request, session: SessionDep, user: SalesUser, custome
         company_phones=[shown(p.e164, full=is_owner) for p in phones if p.contact_id is None],
         may_unmask=not is_owner and bool(phones) and sees_full_numbers(user, customer.owner_id),
         kinds=TIMELINE_KINDS,
-        messages=t.messages("timeline"),
+        opportunities=opportunities,
+        stage_names=stage_names(session, user, (o.stage_id for o in opportunities)),
+        tickets=tickets,
+        clocks={tk.id: sla_clock(tk, now) for tk in tickets},
+        ticket_kinds=list(TicketKind),
+        priorities=list(Priority),
+        messages=t.messages("timeline") | t.messages("customer"),
+        sla=sla_messages(t),
     )

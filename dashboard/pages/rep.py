@@ -1,4 +1,5 @@
-"""The rep's phone page: today's planned route, check-in with the browser's position, open tasks."""
+"""The rep's phone page: today's planned route, check-in with the browser's position, open tasks, and
+the daily report drafted from the day's captured activity."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlmodel import select
 
 from crm.access import scope
 from crm.customers import Customer
+from crm.daily_reports import DailyReport
 from crm.org import User
 from dashboard.auth import page_roles
 from dashboard.i18n import Translator, request_locale
@@ -23,6 +25,17 @@ from server.locations.plans import active_plan
 
 router = APIRouter(include_in_schema=False)
 RepUser = Annotated[User, Depends(page_roles(*REPS))]
+
+# Figures of the daily report's ``stats`` shown above its text, in this order.
+REPORT_STATS = (
+    "calls",
+    "calls_answered",
+    "talk_time_s",
+    "sms",
+    "visits",
+    "customers_contacted",
+    "new_customers",
+)
 
 
 @router.get("/rep", response_class=HTMLResponse)
@@ -39,6 +52,11 @@ def rep_today(request: Request, session: SessionDep, user: RepUser) -> Response:
         session, actor=user, rep_id=user.id, since=midnight, until=midnight + timedelta(days=1), limit=100
     )
     done = {c.customer_id for c in checkins}
+    report = session.exec(
+        scope(select(DailyReport), user, DailyReport).where(
+            DailyReport.user_id == user.id, DailyReport.day == today.date()
+        )
+    ).first()
     t = Translator(request_locale(request, user))
     return render(
         request,
@@ -58,5 +76,7 @@ def rep_today(request: Request, session: SessionDep, user: RepUser) -> Response:
             )
         },
         tasks=list_tasks(session, actor=user, rep_id=user.id, open_only=True, limit=50),
-        messages=t.messages("rep") | t.messages("checkin"),
+        report=report,
+        report_stats=REPORT_STATS,
+        messages=t.messages("rep") | t.messages("checkin") | t.messages("report"),
     )

@@ -33,6 +33,19 @@
     return node ? JSON.parse(node.textContent) : {};
   }
 
+  /* t(key, {name: value}) over the messages a page embeds as JSON under the element ``id``. */
+  function translator(id) {
+    const text = messages(id);
+    return function (key, values) {
+      let message = text[key] || key;
+      Object.entries(values || {}).forEach(function (entry) { message = message.split("{" + entry[0] + "}").join(entry[1]); });
+      return message;
+    };
+  }
+
+  const moneyFormat = new Intl.NumberFormat("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  function money(amount) { return "¥" + moneyFormat.format(Number(amount)); }
+
   function el(tag, attrs, children) {
     const node = document.createElement(tag);
     Object.entries(attrs || {}).forEach(function (entry) {
@@ -70,6 +83,33 @@
   function clock(iso) { return iso ? clockFormat.format(new Date(iso)) : "—"; }
   function stamp(iso) { return iso ? stampFormat.format(new Date(iso)) : "—"; }
 
+  /* Filter selects that apply at once. */
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
+
+  /* SLA clocks ([data-deadline]) count down in place; the server rendered the first text. */
+  function duration(seconds, t) {
+    const total = Math.round(seconds);
+    if (total < 60) return t("unit.seconds", { n: total });
+    const minutes = Math.floor(total / 60) % 60, hours = Math.floor(total / 3600);
+    return hours ? t("unit.hours_minutes", { h: hours, m: String(minutes).padStart(2, "0") }) : t("unit.minutes", { n: minutes });
+  }
+  function tickClocks() {
+    const t = translator("sla-messages");
+    document.querySelectorAll("[data-deadline]").forEach(function (node) {
+      const left = (new Date(node.dataset.deadline) - Date.now()) / 1000;
+      const breached = left <= 0;
+      node.dataset.breached = String(breached);
+      node.classList.toggle("bad", breached);
+      node.classList.toggle("warn", !breached && left < 3600);
+      node.classList.toggle("ok", !breached && left >= 3600);
+      const key = "sla." + node.dataset.target + (breached ? "_overdue" : "_left");
+      node.textContent = t(key, { span: duration(Math.abs(left), t) });
+    });
+  }
+  if (document.querySelector("[data-deadline]")) setInterval(tickClocks, 30000);
+
   const logout = document.getElementById("logout");
   if (logout) {
     logout.addEventListener("click", async function () {
@@ -81,5 +121,7 @@
     });
   }
 
-  window.fieldcrm = { api: api, messages: messages, el: el, toast: toast, clock: clock, stamp: stamp };
+  window.fieldcrm = {
+    api: api, messages: messages, translator: translator, el: el, toast: toast, clock: clock, stamp: stamp, money: money,
+  };
 })();

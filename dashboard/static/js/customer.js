@@ -91,8 +91,12 @@
     if (!state.done && more.getBoundingClientRect().top < window.innerHeight + 200) load();
   }
 
+  function checkedKinds() {
+    return Array.from(document.querySelectorAll("#timeline-filters input:checked")).map(function (box) { return box.value; });
+  }
+
   document.getElementById("timeline-filters").addEventListener("change", function () {
-    state.kinds = Array.from(this.querySelectorAll("input:checked")).map(function (box) { return box.value; });
+    state.kinds = checkedKinds();
     state.cursor = null;
     state.done = false;
     state.loading = false;
@@ -125,5 +129,32 @@
     });
   }
 
+  const ticketForm = document.getElementById("ticket-form");
+  ticketForm.addEventListener("submit", async function (event) {
+    event.preventDefault();
+    const data = new FormData(ticketForm);
+    const button = ticketForm.querySelector("button");
+    button.disabled = true;
+    try {
+      const ticket = await api("POST", "/api/v1/tickets", {
+        customer_id: Number(ticketForm.dataset.customer), kind: data.get("kind"), priority: data.get("priority"),
+        subject: data.get("subject"), description: data.get("description"),
+      });
+      window.location.assign("/tickets/" + ticket.id);
+    } catch (exc) {
+      window.fieldcrm.toast(exc.message, "error");
+      button.disabled = false;
+    }
+  });
+
+  /* ?kinds=sms,call (e.g. from an alert) opens the timeline filtered */
+  const wanted = new URLSearchParams(location.search).get("kinds");
+  if (wanted) {
+    wanted.split(",").forEach(function (kind) {
+      const box = document.querySelector('#timeline-filters input[value="' + CSS.escape(kind) + '"]');
+      if (box) box.checked = true;
+    });
+    state.kinds = checkedKinds();
+  }
   load();
 })();

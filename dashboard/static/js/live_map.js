@@ -2,7 +2,7 @@
 (function () {
   "use strict";
   const api = window.fieldcrm.api, el = window.fieldcrm.el;
-  const text = window.fieldcrm.messages("live-messages");
+  const t = window.fieldcrm.translator("live-messages");
   const root = document.getElementById("live-map");
   const map = window[root.dataset.map];
   const tiles = root.dataset.tiles;
@@ -15,11 +15,6 @@
   const markers = new Map();
   const props = new Map();
 
-  function t(key, values) {
-    let message = text[key] || key;
-    Object.entries(values || {}).forEach(function (entry) { message = message.replace("{" + entry[0] + "}", entry[1]); });
-    return message;
-  }
 
   function ago(seconds) {
     if (seconds < 60) return t("live.ago_s", { n: seconds });

@@ -2,7 +2,7 @@
 (function () {
   "use strict";
   const api = window.fieldcrm.api, el = window.fieldcrm.el;
-  const text = window.fieldcrm.messages("rep-messages");
+  const t = window.fieldcrm.translator("rep-messages");
   const form = document.getElementById("checkin-form");
   const choices = document.getElementById("checkin-customers");
   const positionNode = document.getElementById("position");
@@ -10,11 +10,6 @@
   let fix = null;
   let preferred = null;
 
-  function t(key, values) {
-    let message = text[key] || key;
-    Object.entries(values || {}).forEach(function (entry) { message = message.replace("{" + entry[0] + "}", entry[1]); });
-    return message;
-  }
 
   function locate() {
     positionNode.textContent = t("rep.locating");
@@ -95,6 +90,49 @@
       locate();
     });
   });
+  /* Daily report: draft (or refresh the numbers), edit, submit. */
+  const reportPanel = document.getElementById("daily-report");
+  async function draft() {
+    try {
+      await api("POST", "/api/v1/daily-reports/draft", { day: reportPanel.dataset.day });
+      window.location.reload();
+    } catch (exc) {
+      window.fieldcrm.toast(exc.message, "error");
+    }
+  }
+  ["report-draft", "report-refresh"].forEach(function (id) {
+    const button = document.getElementById(id);
+    if (button) button.addEventListener("click", function () { button.disabled = true; draft(); });
+  });
+  const reportForm = document.getElementById("report-form");
+  async function saveReport() {
+    const box = reportForm.elements.content;
+    if (box.value === box.defaultValue) return;
+    await api("PATCH", "/api/v1/daily-reports/" + reportPanel.dataset.report, { content: box.value });
+    box.defaultValue = box.value;
+  }
+  if (reportForm) {
+    document.getElementById("report-save").addEventListener("click", async function () {
+      try {
+        await saveReport();
+        window.fieldcrm.toast(t("report.saved"), "ok");
+      } catch (exc) {
+        window.fieldcrm.toast(exc.message, "error");
+      }
+    });
+    reportForm.addEventListener("submit", async function (event) {
+      event.preventDefault();
+      if (!window.confirm(t("report.submit_confirm"))) return;
+      try {
+        await saveReport();
+        await api("POST", "/api/v1/daily-reports/" + reportPanel.dataset.report + "/submit");
+        window.location.reload();
+      } catch (exc) {
+        window.fieldcrm.toast(exc.message, "error");
+      }
+    });
+  }
+
   document.querySelectorAll("[data-task-status]").forEach(function (button) {
     button.addEventListener("click", async function () {
       const task = button.closest("[data-task]").dataset.task;
