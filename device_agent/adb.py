@@ -67,10 +67,6 @@ class AdbServer:
         if result.returncode != 0 or not self._reachable():
             raise AgentError(f"adb start-server failed on port {self.port}: {result.stderr.strip()}")
 
-    def kill(self) -> None:
-        if self._reachable():
-            self.client.server_kill()
-
     def devices(self) -> list[Attached]:
         try:
             return [Attached(info.serial, info.state) for info in self.client.list()]
@@ -93,12 +89,6 @@ class AdbServer:
             return self.client.connect(address, timeout=10)
         except (AdbError, OSError) as exc:
             return f"failed to connect to {address}: {exc}"
-
-    def disconnect(self, address: str) -> None:
-        try:
-            self.client.disconnect(address)
-        except (AdbError, OSError):
-            return
 
     def track(self, stop: threading.Event, poll_s: float = 0.5) -> Iterator[dict[str, str]]:
         """Snapshots ``{serial: state}`` from ``host:track-devices``, one per change, until ``stop`` is set.

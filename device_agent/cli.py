@@ -16,8 +16,7 @@ from device_agent.agent import Agent
 from device_agent.config import AgentSettings, load_settings
 from device_agent.display import RESULT_STYLE, Board, fleet_table
 from device_agent.errors import AgentError
-from device_agent.fleet import fleet_table as collect_fleet
-from device_agent.fleet import resolve
+from device_agent.fleet import resolve, survey
 from device_agent.provision.runner import decommission, provision_many, read_roster
 from device_agent.provision.steps import STEPS, Target
 from device_agent.sync import COLLECTORS, ready_serials, sync_many
@@ -75,7 +74,7 @@ def _targets(agent: Agent, serial: str | None, all_: bool) -> list[str]:
 def devices(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="JSON for scripts.")) -> None:
     """What is connected: state, identity, battery, storage, enrolment, last sync."""
     agent = _agent(ctx)
-    rows = collect_fleet(agent)
+    rows = survey(agent)
     if as_json:
         _emit_json([row.as_dict() for row in rows])
     else:

@@ -83,7 +83,8 @@ def describe(agent: Agent, attached: Attached) -> PhoneRow:
     return row
 
 
-def fleet_table(agent: Agent) -> list[PhoneRow]:
+def survey(agent: Agent) -> list[PhoneRow]:
+    """A row for every phone adb knows."""
     return [describe(agent, attached) for attached in agent.adb.devices()]
 
 

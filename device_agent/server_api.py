@@ -127,9 +127,6 @@ class ServerApi:
     def revoke(self, device_id: int, admin_token: str) -> dict[str, Any]:
         return self.request("POST", f"/api/v1/devices/{device_id}/revoke", token=admin_token).json()
 
-    def devices(self, admin_token: str) -> list[dict[str, Any]]:
-        return self.request("GET", "/api/v1/devices", token=admin_token).json()
-
     # --- device side ------------------------------------------------------------------------
     def me(self, token: str) -> dict[str, Any]:
         return self.request("GET", "/api/v1/devices/me", token=token).json()

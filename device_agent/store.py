@@ -236,10 +236,6 @@ class AgentStore:
                 "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?", [(error, i) for i in ids]
             )
 
-    def update_payload(self, item_id: int, payload: dict[str, Any]) -> None:
-        with self._write() as conn:
-            conn.execute("UPDATE outbox SET payload = ? WHERE id = ?", (json.dumps(payload, ensure_ascii=False), item_id))
-
     def drop_staged(self, item_id: int, device: str, phone_path: str) -> None:
         """Forget a recording whose staged copy vanished, so that the next sync pulls it again."""
         with self._write() as conn:

@@ -136,7 +136,8 @@ def _rep_id(run: Run) -> int | None:
 
 
 def step_enrol(run: Run) -> StepResult:
-    rep_id = _rep_id(run)
+    code = run.target.code or run.settings.enrolment_code
+    rep_id = None if code else _rep_id(run)  # an enrolment code names its rep itself
     current = run.agent.credentials.get(run.device)
     if current is not None:
         try:
@@ -146,7 +147,6 @@ def step_enrol(run: Run) -> StepResult:
         if me is not None and me["serial"] == run.device and (rep_id is None or me["rep_user_id"] == rep_id):
             run.credential = current
             return StepResult("enrol", Status.ALREADY, f"enrolled as device {me['id']}")
-    code = run.target.code or run.settings.enrolment_code
     admin = None if code else run.settings.admin_token
     if not code and not admin:
         return StepResult("enrol", Status.FAILED, "no credential: set FIELDCRM_AGENT_ADMIN_TOKEN or give --code")

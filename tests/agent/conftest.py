@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import adbutils
 import pytest
 from sqlmodel import Session
+from typer.testing import CliRunner
 
 from crm.org import Role, User
 from device_agent.agent import Agent
@@ -160,3 +161,14 @@ def enrol(agent: Agent, admin: tuple[User, str]) -> Callable[[SimulatedPhone], D
         return credential
 
     return enrol_phone
+
+
+@pytest.fixture
+def cli_env(agent_settings: AgentSettings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("FIELDCRM_AGENT_SERVER_URL", agent_settings.server_url)
+    monkeypatch.setenv("FIELDCRM_AGENT_STATE_DIR", str(agent_settings.state_dir))
+    monkeypatch.setenv("FIELDCRM_AGENT_ADB_PORT", str(agent_settings.adb_port))
+    monkeypatch.setenv("FIELDCRM_AGENT_MIN_FREE_BYTES", "0")
+    monkeypatch.setenv("FIELDCRM_AGENT_VERIFY_TIMEOUT_S", "0")
+    monkeypatch.setenv("FIELDCRM_AGENT_ADMIN_TOKEN", agent_settings.admin_token or "")
+    return CliRunner()

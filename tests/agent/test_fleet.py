@@ -8,14 +8,12 @@ import threading
 import time
 from collections.abc import Callable
 
-import pytest
 from sqlmodel import Session
 from typer.testing import CliRunner
 
 from crm.devices import Device
 from device_agent.agent import Agent
 from device_agent.cli import app
-from device_agent.config import AgentSettings
 from device_agent.simulator.phone import SimulatedPhone
 from device_agent.watch import Watcher, WatchEvent
 from tests.agent.conftest import Fleet, server_counts
@@ -72,15 +70,6 @@ def test_watch_syncs_a_phone_when_it_is_plugged_in_and_reports_states(
         watcher.stop.set()
         thread.join(timeout=30)
     assert not thread.is_alive()
-
-
-@pytest.fixture
-def cli_env(agent_settings: AgentSettings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("FIELDCRM_AGENT_SERVER_URL", agent_settings.server_url)
-    monkeypatch.setenv("FIELDCRM_AGENT_STATE_DIR", str(agent_settings.state_dir))
-    monkeypatch.setenv("FIELDCRM_AGENT_ADB_PORT", str(agent_settings.adb_port))
-    monkeypatch.setenv("FIELDCRM_AGENT_MIN_FREE_BYTES", "0")
-    return CliRunner()
 
 
 def test_cli_devices_and_sync_as_json(

@@ -12,10 +12,12 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlmodel import Session
+from typer.testing import CliRunner
 
 from crm.devices import Device
 from crm.org import Division, Role, User
 from device_agent.agent import Agent
+from device_agent.cli import app
 from device_agent.provision.results import Status
 from device_agent.provision.runner import PhoneReport, decommission, provision_many, provision_phone
 from device_agent.provision.steps import OWNTRACKS, Target
@@ -184,3 +186,22 @@ def test_decommission_revokes_and_removes(
     assert httpx.get(me, headers={"Authorization": f"Bearer {token}"}).status_code == 401
     assert OWNTRACKS not in phone.state.packages
     assert agent.credentials.get(phone.serial) is None
+
+
+def test_cli_provisions_a_roster_and_lists_what_it_cannot(
+    cli_env: CliRunner, agent: Agent, new_phone: Callable[..., SimulatedPhone], tracker_apk: Path, rep: User,
+    tmp_path: Path,
+) -> None:
+    phone = new_phone("huawei", 1)
+    roster = tmp_path / "roster.csv"
+    roster.write_text(f"serial,rep\n{phone.serial},{rep.username}\nNOT-HERE-1,{rep.username}\n", encoding="utf-8")
+    result = cli_env.invoke(app, ["provision", "--roster", str(roster), "--apk", str(tracker_apk), "--json"])
+    assert result.exit_code == 1  # one roster line names a phone that is not plugged in; verify cannot pass
+    out = json.loads(result.stdout)
+    assert out["roster_problems"] == ["line 3: NOT-HERE-1 is not connected"]
+    [report] = out["phones"]
+    steps = {s["step"]: s["status"] for s in report["steps"]}
+    assert report["device"] == phone.serial
+    assert steps["enrol"] == "done" and steps["configure"] == "done"
+    assert agent.credentials.get(phone.serial).rep_user_id == rep.id
+    assert agent.credentials.get(phone.serial).token not in result.stdout
