@@ -25,6 +25,7 @@ from sqlmodel import Session
 from crm.access import get_visible
 from crm.actors import acting_division, is_manager
 from crm.audit import record_audit
+from crm.bulk import insert_ids
 from crm.communications import CapturedCall, CapturedSms, Recording
 from crm.customers import Contact, ContactEmail, ContactPhone, Customer, CustomerKind
 from crm.dedupe import DivisionIndex, Probe
@@ -42,7 +43,9 @@ from crm.spreadsheet import Sheet, read_sheet
 _CHUNK = 1000
 _SCIENTIFIC = re.compile(r"^\d(\.\d+)?[eE]\+?\d+$")
 _LIST_SPLIT = re.compile(r"[,，;；、|/\s]+")
-_VALUES_SPLIT = re.compile(r"[,，;；、|/\n]+")  # several phones or e-mails in one cell (not spaces: "138 0013 8000")
+_VALUES_SPLIT = re.compile(
+    r"[,，;；、|/\n]+"
+)  # several phones or e-mails in one cell (not spaces: "138 0013 8000")
 _HEADER_NOISE = re.compile(r"[\s*:：()（）\[\]【】]|必填|选填")
 
 
@@ -372,14 +375,6 @@ def _import_customers(ctx: _Context, sheet: Sheet, columns: dict[str, list[int]]
     return outcomes
 
 
-def _insert_ids(session: Session, model: type, rows: list[dict[str, Any]]) -> list[int]:
-    ids: list[int] = []
-    for i in range(0, len(rows), _CHUNK):
-        stmt = insert(model).returning(model.id, sort_by_parameter_order=True)  # type: ignore[attr-defined]
-        ids += session.scalars(stmt, rows[i : i + _CHUNK]).all()
-    return ids
-
-
 def _contact_rows(
     ctx: _Context, customer_id: int, contacts: list[dict[str, Any]]
 ) -> tuple[list[dict[str, Any]], list[tuple[list[tuple[str, str]], list[str]]]]:
@@ -409,7 +404,7 @@ def _write_contacts(ctx: _Context, per_customer: list[tuple[int, list[dict[str, 
         contact_rows += rows
         extras += more
         owners += [customer_id] * len(rows)
-    contact_ids = _insert_ids(ctx.session, Contact, contact_rows)
+    contact_ids = insert_ids(ctx.session, Contact, contact_rows)
     phones, emails = [], []
     for contact_id, customer_id, (contact_phones, contact_emails) in zip(
         contact_ids, owners, extras, strict=True
@@ -438,11 +433,13 @@ def _write_contacts(ctx: _Context, per_customer: list[tuple[int, list[dict[str, 
         ]
     for model, rows in ((ContactPhone, phones), (ContactEmail, emails)):
         for i in range(0, len(rows), _CHUNK):
-            ctx.session.execute(insert(model), rows[i : i + _CHUNK])
+            ctx.session.execute(insert(model.__table__), rows[i : i + _CHUNK])  # type: ignore[attr-defined]
     return [p["e164"] for p in phones]
 
 
-def _fresh_contacts(contacts: list[dict[str, Any]], phones: set[str], names: set[str]) -> list[dict[str, Any]]:
+def _fresh_contacts(
+    contacts: list[dict[str, Any]], phones: set[str], names: set[str]
+) -> list[dict[str, Any]]:
     """Drop numbers the customer has already; keep a contact if it brings a number, an e-mail or a new name."""
     fresh = []
     for contact in contacts:
@@ -459,7 +456,7 @@ def _write_new_customers(ctx: _Context, pending: dict[int, _NewCustomer]) -> dic
     for plan in pending.values():
         plan.row["tags"] = list(dict.fromkeys(t for t in plan.row["tags"] if t))[:50]
         plan.contacts = _fresh_contacts(plan.contacts, set(), set())
-    ids = _insert_ids(ctx.session, Customer, [pending[p].row for p in provisional])
+    ids = insert_ids(ctx.session, Customer, [pending[p].row for p in provisional])
     real = dict(zip(provisional, ids, strict=True))
     numbers = _write_contacts(ctx, [(real[p], pending[p].contacts) for p in provisional])
     handovers = [
@@ -486,7 +483,9 @@ def _write_updates(ctx: _Context, updates: dict[int, _NewCustomer]) -> None:
         ctx.session.add(customer)
         phones = set(
             ctx.session.scalars(
-                select(ContactPhone.e164).where(ContactPhone.customer_id == customer_id, ContactPhone.valid_to.is_(None))
+                select(ContactPhone.e164).where(
+                    ContactPhone.customer_id == customer_id, ContactPhone.valid_to.is_(None)
+                )
             )
         )
         names = set(ctx.session.scalars(select(Contact.name).where(Contact.customer_id == customer_id)))
@@ -599,7 +598,7 @@ def _import_leads(ctx: _Context, sheet: Sheet, columns: dict[str, list[int]]) ->
             outcomes.append(RowOutcome(row=number, action="created"))
         except RowRejected as exc:
             outcomes.append(RowOutcome(row=number, action="rejected", reason=exc.reason, field=exc.field))
-    ids = iter(_insert_ids(ctx.session, Lead, rows))
+    ids = iter(insert_ids(ctx.session, Lead, rows))
     for outcome in outcomes:
         if outcome.action == "created":
             outcome.id = next(ids)

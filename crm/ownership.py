@@ -6,10 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Index, String, insert, update
+from sqlalchemy import ColumnElement, Index, String, func, insert, literal, null, select, update
 from sqlmodel import Field, Session, SQLModel
 
+from crm.bulk import insert_ids
 from crm.customers import Customer
 from crm.timeline import TimelineEvent
 from crm.types import UTCDateTime
@@ -115,9 +117,7 @@ def record_handovers(
     summary = REASON_TEXT[reason] + (f": {note}" if note else "")
     for i in range(0, len(rows), _CHUNK):
         chunk = rows[i : i + _CHUNK]
-        ids = session.scalars(
-            insert(OwnershipChange).returning(OwnershipChange.id, sort_by_parameter_order=True), chunk
-        ).all()
+        ids = insert_ids(session, OwnershipChange, chunk)
         events = [
             {
                 "customer_id": row["customer_id"],
@@ -133,7 +133,7 @@ def record_handovers(
             }
             for row, change_id in zip(chunk, ids, strict=True)
         ]
-        session.execute(insert(TimelineEvent), events)
+        session.execute(insert(TimelineEvent.__table__), events)  # type: ignore[attr-defined]  # Core: one executemany
     return len(rows)
 
 
@@ -155,3 +155,87 @@ def hand_over(
     return record_handovers(
         session, handovers, reason=reason, actor_user_id=actor_user_id, now=now, note=note
     )
+
+
+def _json_object(session: Session, **pairs: Any) -> Any:
+    """A JSON object built in SQL (the function differs between SQLite and PostgreSQL)."""
+    build = func.json_build_object if session.get_bind().dialect.name == "postgresql" else func.json_object
+    return build(*(item for key, value in pairs.items() for item in (literal(key), value)))
+
+
+def release_matching(
+    session: Session,
+    condition: ColumnElement[bool],
+    *,
+    reason: OwnershipReason,
+    now: datetime,
+    note: str = "",
+) -> dict[int, int]:
+    """Move every owned customer matching ``condition`` to the pool in three set-based statements
+    (history, timeline, owner); returns how many each former owner lost. For jobs over the whole book."""
+    history = OwnershipChange.__table__  # type: ignore[attr-defined]
+    customer = Customer.__table__  # type: ignore[attr-defined]
+    before = session.scalar(select(func.coalesce(func.max(history.c.id), 0)))
+    session.execute(
+        insert(history).from_select(
+            [
+                "customer_id",
+                "division_id",
+                "from_user_id",
+                "to_user_id",
+                "reason",
+                "note",
+                "actor_user_id",
+                "occurred_at",
+            ],
+            select(
+                customer.c.id,
+                customer.c.division_id,
+                customer.c.owner_id,
+                null(),
+                literal(str(reason)),
+                literal(note[:500]),
+                null(),
+                literal(now, UTCDateTime()),
+            ).where(condition, customer.c.owner_id.is_not(None)),
+        )
+    )
+    mine = (history.c.id > before) & (history.c.reason == str(reason)) & (history.c.occurred_at == now)
+    summary = (REASON_TEXT[reason] + (f": {note}" if note else ""))[:500]
+    session.execute(
+        insert(TimelineEvent.__table__).from_select(  # type: ignore[attr-defined]
+            [
+                "customer_id",
+                "division_id",
+                "occurred_at",
+                "kind",
+                "source_table",
+                "source_id",
+                "summary",
+                "data",
+                "created_at",
+            ],
+            select(
+                history.c.customer_id,
+                history.c.division_id,
+                literal(now, UTCDateTime()),
+                literal("ownership"),
+                literal(OwnershipChange.__tablename__),
+                history.c.id,
+                literal(summary),
+                _json_object(
+                    session, **{"from": history.c.from_user_id, "to": null(), "reason": literal(str(reason))}
+                ),
+                literal(now, UTCDateTime()),
+            ).where(mine),
+        )
+    )
+    session.execute(
+        update(customer)
+        .where(customer.c.id.in_(select(history.c.customer_id).where(mine)))
+        .values(owner_id=None, owned_since=None, released_at=now, reclaim_warned_at=None, updated_at=now)
+    )
+    lost = select(history.c.from_user_id, func.count()).where(mine).group_by(history.c.from_user_id)
+    counts: dict[int, int] = {row[0]: row[1] for row in session.execute(lost)}
+    session.expire_all()  # the rows changed behind the session's back
+    return counts

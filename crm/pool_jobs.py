@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from crm.customers import Customer
 from crm.notifications import notify
-from crm.ownership import Handover, OwnershipReason, hand_over
+from crm.ownership import OwnershipReason, release_matching
 from crm.pool import CustomerPool
 from crm.timeline import TimelineEvent
 
@@ -73,15 +73,11 @@ def reclaim_pool(session: Session, now: datetime) -> int:
     for pool in session.scalars(select(CustomerPool)).all():
         lost: dict[int, int] = defaultdict(int)
         for reason, predicate, days in _rules(pool, now):
-            rows = session.execute(
-                select(Customer.id, Customer.owner_id).where(_in_pool_scope(pool), predicate)
-            ).all()
-            handovers = [Handover(cid, pool.division_id, owner, None) for cid, owner in rows]
-            total += hand_over(
-                session, handovers, reason=reason, actor_user_id=None, now=now, note=f"{days} 天"
-            )
-            for _cid, owner in rows:
-                lost[owner] += 1
+            for owner, count in release_matching(
+                session, _in_pool_scope(pool) & predicate, reason=reason, now=now, note=f"{days} 天"
+            ).items():
+                lost[owner] += count
+                total += count
         for owner, count in lost.items():
             notify(
                 session,
