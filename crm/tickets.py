@@ -8,16 +8,17 @@ often the customer should be visited.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from pydantic import Field
-from sqlalchemy import JSON, Column, Index, Select, String, UniqueConstraint, or_
+from sqlalchemy import JSON, Column, Index, Select, String, UniqueConstraint, exists, insert, or_
 from sqlmodel import Field as SQLField
 from sqlmodel import Session, SQLModel, select
 
 from crm.access import get_visible, scope
-from crm.activities import ActivityCreate, ActivityKind, create_activity
+from crm.activities import Activity, ActivityCreate, ActivityKind, ActivityStatus, create_activity
 from crm.actors import is_manager, require_manager
 from crm.customer_service import visible_customer
 from crm.customers import Contact, Customer
@@ -26,7 +27,7 @@ from crm.notifications import division_heads, notify
 from crm.org import Role, User
 from crm.paging import Page, Sort, fetch_page
 from crm.schemas import Input, View
-from crm.timeline import add_timeline_event
+from crm.timeline import TimelineEvent, add_timeline_event
 from crm.types import UTCDateTime
 
 DEFAULT_RESPONSE_HOURS = 4
@@ -504,3 +505,58 @@ def escalate_tickets(session: Session, now: datetime) -> int:
         escalated += 1
     session.commit()
     return escalated
+
+
+def plan_strategy_visits(session: Session, now: datetime, *, zone: str = "Asia/Shanghai") -> int:
+    """Plan a routine visit (for the owner, tomorrow 10:00 local) for every customer whose grade's
+    strategy asks for a visit every N days and who had none (visit or check-in) for N days."""
+    tomorrow = (now.astimezone(ZoneInfo(zone)) + timedelta(days=1)).date()
+    due = datetime.combine(tomorrow, time(10), ZoneInfo(zone))
+    planned = 0
+    for strategy in session.exec(
+        select(ServiceStrategy).where(ServiceStrategy.visit_every_days.is_not(None))
+    ).all():
+        days = strategy.visit_every_days
+        visited = exists().where(
+            TimelineEvent.customer_id == Customer.id,
+            TimelineEvent.kind.in_(("visit", "checkin")),
+            TimelineEvent.occurred_at > now - timedelta(days=days),  # type: ignore[operator]
+        )
+        open_visit = exists().where(
+            Activity.customer_id == Customer.id,
+            Activity.kind == ActivityKind.visit,
+            Activity.status == ActivityStatus.open,
+        )
+        rows = session.execute(
+            select(Customer.id, Customer.owner_id).where(
+                Customer.division_id == strategy.division_id,
+                Customer.grade == strategy.grade,
+                Customer.owner_id.is_not(None),
+                Customer.merged_into_id.is_(None),
+                ~visited,
+                ~open_visit,
+            )
+        ).all()
+        subject = f"例行拜访({strategy.grade}级客户每 {days} 天)"
+        values = [
+            {
+                "division_id": strategy.division_id,
+                "owner_id": owner,
+                "kind": ActivityKind.visit,
+                "status": ActivityStatus.open,
+                "subject": subject,
+                "body": "",
+                "customer_id": customer_id,
+                "due_at": due,
+                "duration_min": 60,
+                "outcome": "",
+                "created_at": now,
+                "updated_at": now,
+            }
+            for customer_id, owner in rows
+        ]
+        for i in range(0, len(values), 1000):
+            session.execute(insert(Activity.__table__), values[i : i + 1000])  # type: ignore[attr-defined]
+        planned += len(values)
+    session.commit()
+    return planned

@@ -16,7 +16,7 @@ from crm.campaigns import link_campaign_responses
 from crm.daily_reports import draft_daily_reports
 from crm.followups import remind_followups
 from crm.pool_jobs import reclaim_pool, warn_pool_reclaim
-from crm.tickets import escalate_tickets
+from crm.tickets import escalate_tickets, plan_strategy_visits
 from server.auth.models import AuthToken
 from server.config import get_settings
 from server.ingest.transcription import transcribe_pending
@@ -54,4 +54,5 @@ JOBS: list[Job] = [
     Job("crm.ticket_escalation", escalate_tickets, timedelta(minutes=5)),
     Job("crm.daily_reports", lambda s, n: draft_daily_reports(s, n, zone=get_settings().time_zone), timedelta(hours=1)),
     Job("crm.campaign_responses", link_campaign_responses, timedelta(minutes=15)),
+    Job("crm.strategy_visits", lambda s, n: plan_strategy_visits(s, n, zone=get_settings().time_zone), timedelta(hours=24)),
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlmodel import Session, select
@@ -22,12 +22,13 @@ from crm.tickets import (
     close_ticket,
     create_ticket,
     escalate_tickets,
+    plan_strategy_visits,
     resolve_ticket,
     set_sla,
     set_strategy,
     start_ticket,
 )
-from crm.timeline import TimelineEvent
+from crm.timeline import TimelineEvent, add_timeline_event
 from tests.crm.conftest import NOW, Org, make_customer
 
 
@@ -173,3 +174,34 @@ def test_ticket_api_close_sends_survey(client, factory, session: Session, org: O
     listed = client.get("/api/v1/tickets?status=closed", headers=factory.headers(org.head)).json()["items"]
     assert [t["id"] for t in listed] == [ticket_id]
     assert client.get("/api/v1/tickets", headers=factory.headers(org.head_b)).json()["items"] == []
+
+
+def test_strategy_plans_routine_visits(session: Session, org: Org) -> None:
+    set_strategy(
+        session, actor=org.head, division_id=org.a.id, data=StrategyIn(grade="A", visit_every_days=14)
+    )
+    stale = make_customer(session, org.rep1, "久未拜访", grade="A")
+    fresh = make_customer(session, org.rep1, "刚拜访", grade="A")
+    make_customer(session, org.rep1, "C级", grade="C")
+    make_customer(session, org.head, "公海A级", grade="A", to_pool=True)
+    for customer, days_ago in ((stale, 20), (fresh, 3)):
+        add_timeline_event(
+            session,
+            customer_id=customer.id,
+            division_id=org.a.id,
+            occurred_at=NOW - timedelta(days=days_ago),
+            kind="checkin",
+            source_table="checkin",
+            source_id=customer.id,
+            actor_user_id=org.rep1.id,
+        )
+    session.commit()
+    assert plan_strategy_visits(session, NOW) == 1
+    assert plan_strategy_visits(session, NOW + timedelta(hours=1)) == 0  # an open visit is planned already
+    visit = session.exec(select(Activity)).one()
+    assert (visit.customer_id, visit.owner_id, visit.kind, visit.due_at) == (
+        stale.id,
+        org.rep1.id,
+        "visit",
+        datetime(2026, 3, 3, 2, 0, tzinfo=UTC),  # 10:00 Shanghai tomorrow
+    )
