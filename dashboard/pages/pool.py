@@ -9,9 +9,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlmodel import select
 
+from crm.access import get_visible
 from crm.actors import is_manager
-from crm.customer_service import CustomerFilter, list_customers, visible_customer
-from crm.errors import DomainError, NotFound
+from crm.customer_service import CustomerFilter, list_customers
+from crm.customers import Customer
+from crm.errors import DomainError
 from crm.org import User
 from crm.pool import PoolClaimCounter
 from crm.pool_service import holding, list_pools, local_day
@@ -85,12 +87,11 @@ def pool_page(
 
 @router.get("/pool/customers/{customer_id}/state")
 def pool_state(session: SessionDep, user: SalesUser, customer_id: int) -> Response:
-    """Whether a customer is still in the pool (after a refused claim: a rule, or someone was faster).
+    """Whether a customer is (still) in the pool, e.g. after a refused claim: a rule, or someone was faster.
 
-    Unlike the customer detail API this reads no phone numbers, so nothing is unmasked or audited.
+    A customer the actor cannot see (a rep, once a colleague owns it) is not in their pool. Unlike the
+    customer detail API this reads no phone numbers, so nothing is unmasked or audited.
     """
-    try:
-        customer = visible_customer(session, user, customer_id)
-    except NotFound:
-        return JSONResponse({"detail": "no such customer", "field": "customer_id"}, status_code=404)
-    return JSONResponse({"in_pool": customer.owner_id is None})
+    customer = get_visible(session, user, Customer, customer_id)
+    in_pool = customer is not None and customer.merged_into_id is None and customer.owner_id is None
+    return JSONResponse({"in_pool": in_pool})

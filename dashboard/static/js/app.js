@@ -83,9 +83,19 @@
   function clock(iso) { return iso ? clockFormat.format(new Date(iso)) : "—"; }
   function stamp(iso) { return iso ? stampFormat.format(new Date(iso)) : "—"; }
 
+  /* Filter forms send only the filters that are set ("any" options and empty boxes are left out). */
+  document.querySelectorAll("form[method=get]").forEach(function (form) {
+    form.addEventListener("submit", function () {
+      Array.from(form.elements).forEach(function (field) {
+        if (field.name && field.value === "") field.disabled = true;
+      });
+      setTimeout(function () { Array.from(form.elements).forEach(function (field) { field.disabled = false; }); }, 0);
+    });
+  });
+
   /* Filter selects that apply at once. */
   document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
-    select.addEventListener("change", function () { select.form.submit(); });
+    select.addEventListener("change", function () { select.form.requestSubmit(); });
   });
 
   /* SLA clocks ([data-deadline]) count down in place; the server rendered the first text. */

@@ -14,12 +14,7 @@
 
   async function stillInPool(customerId) {
     /* After a refusal: is the customer still unowned (a rule said no) or gone (someone was faster)? */
-    try {
-      return (await api("GET", "/pool/customers/" + customerId + "/state")).in_pool;
-    } catch (exc) {
-      if (exc.status === 404) return false;
-      throw exc;
-    }
+    return (await api("GET", "/pool/customers/" + customerId + "/state")).in_pool;
   }
 
   document.querySelectorAll("[data-claim]").forEach(function (button) {

@@ -1,0 +1,60 @@
+"""Keyword alerts: a captured SMS with a keyword shows with its context and leads to the customer's timeline."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from fastapi.testclient import TestClient
+
+from crm.org import Role
+from tests.dashboard.conftest import wait_until
+from tests.factories import Factory
+
+NUMBER = "13712345678"
+
+
+def test_alert_links_to_the_customer_timeline(  # type: ignore[no-untyped-def]
+    browse, client: TestClient, factory: Factory, phones, shot
+) -> None:
+    division = factory.division()
+    rep, head = factory.user(Role.rep, division), factory.user(Role.division_head, division)
+    customer = client.post(
+        "/api/v1/customers",
+        json={"name": "无锡纺织集团", "contacts": [{"name": "赵总", "phones": [{"number": NUMBER}]}]},
+        headers=factory.headers(rep),
+    ).json()
+    token = phones.phone(rep)
+    sent = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    texts = [
+        {"source_id": 1, "address": NUMBER, "body": "赵总，这批货给您最低价，别跟公司说", "type_code": 2, "occurred_at": sent.isoformat()},
+        {"source_id": 2, "address": NUMBER, "body": "明天上午十点到厂里", "type_code": 2, "occurred_at": (sent + timedelta(minutes=5)).isoformat()},
+    ]
+    phones.post(token, "/api/v1/ingest/sms", {"records": texts})
+
+    page = browse.login(head)
+    page.goto("/alerts")
+    row = page.locator("#alert-table tbody tr")
+    assert row.count() == 1
+    assert row.locator("mark").inner_text() == "最低价"
+    assert "别跟公司说" in row.locator(".context").inner_text()
+    shot(page, "alerts")
+    row.locator("a.customer-link").click()
+    page.wait_for_url(f"**/customers/{customer['id']}?kinds=sms#timeline")
+    assert page.is_checked("#timeline-filters input[value=sms]")
+    wait_until(page, "document.querySelectorAll('#timeline > li[data-kind=sms]').length === 2")
+    assert "最低价" in page.inner_text("#timeline")
+
+    page.goto("/alerts")
+    page.click("[data-ack]")
+    page.wait_for_selector("[data-ack]", state="detached")
+    page.goto("/alerts")
+    assert page.locator("#alert-table").count() == 0
+    page.goto("/alerts?status=acknowledged")
+    assert page.locator("#alert-table tbody tr").count() == 1
+
+    # keywords of the division: dropping 最低价 stops new alerts for it
+    page.fill("#keywords-form input[name=keywords]", "回扣, 私单")
+    page.click("#keywords-form button")
+    page.wait_for_selector(".toast.ok")
+    keywords = client.get(f"/api/v1/alerts/keywords/{division.id}", headers=factory.headers(head)).json()
+    assert keywords["keywords"] == ["回扣", "私单"]
