@@ -18,13 +18,26 @@ contact pick up its earlier calls.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    String,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    null,
+    select,
+    type_coerce,
+    update,
+)
 from sqlmodel import Session
 
 from crm.communications import (
@@ -49,8 +62,7 @@ _CHUNK = 500
 _SUMMARY_CHARS = 200
 
 
-@dataclass(frozen=True, slots=True)
-class Holder:
+class Holder(NamedTuple):
     """One customer's claim on a number; ``start`` None means open to the past."""
 
     customer_id: int
@@ -62,8 +74,7 @@ class Holder:
         return (self.start is None or self.start <= at) and (self.end is None or at < self.end)
 
 
-@dataclass(frozen=True, slots=True)
-class Link:
+class Link(NamedTuple):
     status: LinkStatus
     customer_ids: tuple[int, ...] = ()  # preferred customer first
 
@@ -83,8 +94,14 @@ class PhoneBook:
         self._holders = holders
 
     def resolve(self, *, division_id: int, e164: str, at: datetime, rep_user_id: int | None) -> Link:
+        holders = self._holders.get((division_id, e164))
+        if not holders:
+            return UNLINKED
+        if len(holders) == 1:  # the common case, kept short: one holder (there is nobody to prefer)
+            holder = holders[0]
+            return Link(LinkStatus.linked, (holder.customer_id,)) if holder.holds_at(at) else UNLINKED
         found: dict[int, Holder] = {}
-        for holder in self._holders.get((division_id, e164), ()):
+        for holder in holders:
             if holder.holds_at(at):
                 found.setdefault(holder.customer_id, holder)
         if not found:
@@ -96,47 +113,58 @@ class PhoneBook:
         return Link(status, tuple(h.customer_id for h in ordered))
 
 
-def load_phone_book(session: Session, numbers: Collection[str], division_ids: Collection[int]) -> PhoneBook:
-    """The holders of ``numbers`` in ``division_ids`` (merged-away customers left out)."""
-    rows: dict[tuple[int, str], list[tuple[int, int | None, datetime, datetime | None]]] = defaultdict(list)
-    wanted = sorted(set(numbers))
-    divisions = sorted(set(division_ids))
-    for i in range(0, len(wanted), _CHUNK):
-        stmt = (
-            select(
-                ContactPhone.division_id,
-                ContactPhone.e164,
-                ContactPhone.customer_id,
-                Customer.owner_id,
-                ContactPhone.valid_from,
-                ContactPhone.valid_to,
-            )
-            .join(Customer, Customer.id == ContactPhone.customer_id)
-            .where(
-                ContactPhone.e164.in_(wanted[i : i + _CHUNK]),
-                ContactPhone.division_id.in_(divisions),
-                Customer.merged_into_id.is_(None),
-            )
+def _one_of(column: Any, values: list[str], dialect_name: str) -> ColumnElement[bool]:
+    """``column IN (values)`` with all values in one parameter (a PostgreSQL array, JSON text for
+    SQLite): a short statement, planned as index look-ups per value whatever the number of values."""
+    if dialect_name == "postgresql":
+        listed = (
+            func.unnest(bindparam("values", values, type_=ARRAY(String)))
+            .table_valued("value")
+            .render_derived()
         )
-        for division_id, e164, customer_id, owner_id, valid_from, valid_to in session.execute(stmt):
-            rows[(division_id, e164)].append((customer_id, owner_id, valid_from, valid_to))
-    return PhoneBook({key: _holders(claims) for key, claims in rows.items()})
+    else:
+        listed = func.json_each(bindparam("values", json.dumps(values))).table_valued("value")
+    return column.in_(select(listed.c.value))
 
 
-def _holders(claims: list[tuple[int, int | None, datetime, datetime | None]]) -> list[Holder]:
-    ends = [end for _c, _o, _s, end in claims if end is not None]
-    if not ends:  # the common case: nobody gave the number up, every claim is open to the past
-        return [Holder(customer_id, owner_id, None, None) for customer_id, owner_id, _s, _e in claims]
-    return [
-        Holder(customer_id, owner_id, start if any(end <= start for end in ends) else None, end)
-        for customer_id, owner_id, start, end in claims
-    ]
+def load_phone_book(session: Session, numbers: Collection[str], division_ids: Collection[int]) -> PhoneBook:
+    """The holders of ``numbers`` in ``division_ids`` (merged-away customers left out), in one query.
+
+    A claim's ``valid_from`` bounds it only when a holder of the same number (in the same
+    division) gave it up no later (``valid_to <= valid_from``: a recycled number); the
+    database works that out over each number's claims, so the usual answer (no dates at
+    all) needs no work here.
+    """
+    wanted = sorted(set(numbers))
+    if not wanted:
+        return PhoneBook({})
+    phone, customer = ContactPhone.__table__, Customer.__table__  # Core: rows are plain tuples
+    first_end = func.min(phone.c.valid_to).over(partition_by=(phone.c.division_id, phone.c.e164))
+    bounded = case((first_end <= phone.c.valid_from, phone.c.valid_from), else_=null())
+    stmt = (
+        select(
+            phone.c.division_id,
+            phone.c.e164,
+            phone.c.customer_id,
+            customer.c.owner_id,
+            type_coerce(bounded, phone.c.valid_from.type).label("start"),
+            phone.c.valid_to,
+        )
+        .join(customer, customer.c.id == phone.c.customer_id)
+        .where(
+            _one_of(phone.c.e164, wanted, session.get_bind().dialect.name),
+            phone.c.division_id.in_(sorted(set(division_ids))),
+            customer.c.merged_into_id.is_(None),
+        )
+    )
+    holders: dict[tuple[int, str], list[Holder]] = defaultdict(list)
+    for division_id, e164, customer_id, owner_id, start, end in session.connection().execute(stmt):
+        holders[(division_id, e164)].append(Holder(customer_id, owner_id, start, end))
+    return PhoneBook(holders)
 
 
-def timeline_rows(
-    source_table: str, row: Mapping[str, Any], customer_ids: Iterable[int], now: datetime
-) -> list[dict[str, Any]]:
-    """``timeline_event`` rows projecting one captured communication onto each linked customer."""
+def event_content(source_table: str, row: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Summary and data of the ``timeline_event`` that projects a captured row onto a customer."""
     number = row["number_e164"] or row["number_raw"]
     data: dict[str, Any] = {"direction": row["direction"], "number": number}
     if source_table == SMS_TABLE:
@@ -148,21 +176,45 @@ def timeline_rows(
     else:
         data["duration_s"] = row["duration_s"]
         summary = row["file_name"]
-    return [
-        {
-            "customer_id": customer_id,
-            "division_id": row["division_id"],
-            "occurred_at": row["occurred_at"],
-            "kind": EVENT_KIND[source_table],
-            "source_table": source_table,
-            "source_id": row["id"],
-            "actor_user_id": row["rep_user_id"],
-            "summary": summary,
-            "data": data,
-            "created_at": now,
-        }
-        for customer_id in customer_ids
-    ]
+    return summary, data
+
+
+def timeline_columns(
+    source_table: str, rows: Sequence[Mapping[str, Any]], customer_ids: Sequence[Iterable[int]], now: datetime
+) -> dict[str, list[Any]]:
+    """``timeline_event`` rows projecting captured communications (``rows[i]`` onto each of
+    ``customer_ids[i]``), as columns: the shape batches are inserted in."""
+    kind = EVENT_KIND[source_table]
+    events: list[tuple[Any, ...]] = []
+    for row, customers in zip(rows, customer_ids, strict=True):
+        summary, data = event_content(source_table, row)
+        shared = (row["division_id"], row["occurred_at"], kind, source_table, row["id"], row["rep_user_id"])
+        events += [(customer_id, *shared, summary, data, now) for customer_id in customers]
+    if not events:
+        return {}
+    return dict(zip(_EVENT_COLUMNS, map(list, zip(*events, strict=True)), strict=True))
+
+
+_EVENT_COLUMNS = (
+    "customer_id",
+    "division_id",
+    "occurred_at",
+    "kind",
+    "source_table",
+    "source_id",
+    "actor_user_id",
+    "summary",
+    "data",
+    "created_at",
+)
+
+
+def timeline_rows(
+    source_table: str, row: Mapping[str, Any], customer_ids: Iterable[int], now: datetime
+) -> list[dict[str, Any]]:
+    """``timeline_event`` rows projecting one captured communication onto each linked customer."""
+    columns = timeline_columns(source_table, [row], [customer_ids], now)
+    return [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
 
 
 def write_timeline(session: Session, rows: list[dict[str, Any]]) -> None:

@@ -35,5 +35,5 @@ def epoch_ms(at: datetime) -> int:
 
 
 def source_key(secret: bytes, source: str, *parts: object) -> str:
-    message = _SEPARATOR.join([source, *("" if part is None else str(part) for part in parts)])
-    return hmac.new(secret, message.encode(), hashlib.sha256).hexdigest()[:KEY_HEX_CHARS]
+    message = _SEPARATOR.join([source, *["" if part is None else str(part) for part in parts]])
+    return hmac.digest(secret, message.encode(), "sha256").hex()[:KEY_HEX_CHARS]

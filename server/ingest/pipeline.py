@@ -12,7 +12,8 @@ import hashlib
 import json
 import logging
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,15 +24,15 @@ from capture.phone import NormalisedNumber
 from crm.communications import ExcludedCapture, LinkStatus, QuarantinedRecord
 from crm.devices import Device
 from crm.errors import DomainError
-from crm.linking import UNLINKABLE, Link, load_phone_book, timeline_rows
+from crm.linking import UNLINKABLE, Link, load_phone_book, timeline_columns
 from crm.timeline import TimelineEvent
 from server.config import Settings
 from server.ingest.alerts import alert_rows, matcher_for, write_alerts
 from server.ingest.keys import key_secret, source_key
 from server.ingest.matching import match_recordings
 from server.ingest.numbers import excluded_numbers, normalised
-from server.ingest.persist import insert_new, insert_rows
-from server.ingest.records import RecordIn
+from server.ingest.persist import insert_columns, insert_new, insert_rows
+from server.ingest.records import RecordIn, batch_adapter
 from server.ingest.sources import Source
 from server.logs import get_logger, log_event
 
@@ -97,18 +98,21 @@ class BatchOutcome:
 
 
 def _result(index: int, source_id: int | None, status: str, **extra: Any) -> dict[str, Any]:
-    result: dict[str, Any] = {"index": index, "source_id": source_id, "status": status} | extra
-    return {key: value for key, value in result.items() if value is not None}
+    result: dict[str, Any] = {"index": index}
+    if source_id is not None:
+        result["source_id"] = source_id
+    result["status"] = status
+    result.update((key, value) for key, value in extra.items() if value is not None)
+    return result
 
 
-@dataclass
+@dataclass(slots=True)
 class Item:
     index: int
     record: Any
-    key: str = ""
-    number: NormalisedNumber | None = None
+    key: str
+    number: NormalisedNumber
     link: Link = UNLINKABLE
-    row: dict[str, Any] = field(default_factory=dict)
 
 
 def _source_id(raw: Any) -> int | None:
@@ -125,6 +129,21 @@ def decode(schema: type[RecordIn], raw: Any) -> Any:
         first = error.errors(include_url=False)[0]
         where = ".".join(str(part) for part in first["loc"]) or None
         raise Rejected(first["msg"], where) from None
+
+
+def decode_batch(schema: type[RecordIn], raws: list[Any]) -> list[Any]:
+    """Each raw record decoded, or the :class:`Rejected` saying why not, in input order."""
+    try:
+        return batch_adapter(schema).validate_python(raws)
+    except ValidationError:
+        pass  # some record is bad: find out which, and why, one by one
+    decoded: list[Any] = []
+    for raw in raws:
+        try:
+            decoded.append(decode(schema, raw))
+        except Rejected as rejected:
+            decoded.append(rejected)
+    return decoded
 
 
 def check_times(
@@ -163,30 +182,52 @@ def quarantine(session: Session, rows: list[dict[str, Any]]) -> None:
     insert_rows(session, QuarantinedRecord.__table__, rows, ("device_id", "source", "payload_hash"))
 
 
-def _base_row(item: Item, ctx: IngestContext) -> dict[str, Any]:
-    number = item.number
-    assert number is not None
+class _RowView(Mapping[str, Any]):
+    """Row ``index`` of a batch given as columns (what the projection and alert steps read)."""
+
+    __slots__ = ("_columns", "_index")
+
+    def __init__(self, columns: Mapping[str, Sequence[Any]], index: int) -> None:
+        self._columns = columns
+        self._index = index
+
+    def __getitem__(self, name: str) -> Any:
+        return self._columns[name][self._index]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns)
+
+    def __len__(self) -> int:
+        return len(self._columns)
+
+
+def _columns(items: list[Item], source: Source, ctx: IngestContext) -> dict[str, list[Any]]:
+    """The rows to store, as columns (the shape the persist step sends to the database)."""
+    count = len(items)
+    records = [item.record for item in items]
+    numbers = [item.number for item in items]
+    links = [item.link for item in items]
     return {
-        "device_id": ctx.device_id,
-        "division_id": ctx.division_id,
-        "rep_user_id": ctx.rep_user_id,
-        "source_key": item.key,
-        "number_raw": number.raw[:128],
-        "number_e164": number.e164,
-        "number_kind": number.kind.value,
-        "occurred_at": item.record.occurred_at,
-        "link_status": item.link.status,
-        "customer_id": item.link.primary,
-        "received_at": ctx.now,
-    }
+        "device_id": [ctx.device_id] * count,
+        "division_id": [ctx.division_id] * count,
+        "rep_user_id": [ctx.rep_user_id] * count,
+        "source_key": [item.key for item in items],
+        "number_raw": [number.raw[:128] for number in numbers],
+        "number_e164": [number.e164 for number in numbers],
+        "number_kind": [number.kind.value for number in numbers],
+        "occurred_at": [record.occurred_at for record in records],
+        "link_status": [link.status for link in links],
+        "customer_id": [link.primary for link in links],
+        "received_at": [ctx.now] * count,
+    } | {name: list(map(get, records)) for name, get in source.fields}
 
 
 def link_items(session: Session, items: list[Item], ctx: IngestContext) -> None:
-    linkable = {i.number.e164 for i in items if i.number is not None and i.number.linkable and i.number.e164}
+    linkable = {i.number.e164 for i in items if i.number.linkable and i.number.e164}
     book = load_phone_book(session, linkable, [ctx.division_id])
     for item in items:
         number = item.number
-        if number is not None and number.linkable and number.e164:
+        if number.linkable and number.e164:
             item.link = book.resolve(
                 division_id=ctx.division_id,
                 e164=number.e164,
@@ -202,40 +243,35 @@ def ingest_batch(
     if len(records) > max_batch:
         raise DomainError(f"at most {max_batch} records per batch", field="records", status_code=413)
     results: list[dict[str, Any]] = [{}] * len(records)
-    items: list[Item] = []
     rejected_rows: list[dict[str, Any]] = []
+    fresh: list[Item] = []
+    seen: set[str] = set()
 
-    # decode + validate
-    for index, raw in enumerate(records):
+    # decode + validate, dedupe (within the batch; against stored rows at insert time) + normalise
+    for index, (raw, record) in enumerate(zip(records, decode_batch(source.schema, records), strict=True)):
         try:
-            record = decode(source.schema, raw)
+            if isinstance(record, Rejected):
+                raise record
             check_times(record, ctx)
         except Rejected as rejected:
             results[index] = _result(
                 index, _source_id(raw), "rejected", reason=rejected.reason, field=rejected.field
             )
             rejected_rows.append(quarantine_row(ctx, source.name, raw, rejected))
-        else:
-            items.append(Item(index, record))
-
-    # dedupe (within the batch; against stored rows at insert time) + normalise
-    fresh: list[Item] = []
-    seen: set[str] = set()
-    for item in items:
-        item.key = source_key(ctx.secret, source.name, *source.key_parts(item.record))
-        if item.key in seen:
-            results[item.index] = _result(item.index, item.record.source_id, "duplicate")
             continue
-        seen.add(item.key)
-        item.number = normalised(source.number(item.record), ctx.region)
-        fresh.append(item)
+        key = source_key(ctx.secret, source.name, *source.key_parts(record))
+        if key in seen:
+            results[index] = _result(index, record.source_id, "duplicate")
+            continue
+        seen.add(key)
+        fresh.append(Item(index, record, key, normalised(source.number(record), ctx.region)))
 
     # exclusion list: content discarded, only the key is counted
     excluded = excluded_numbers(session, ctx.division_id)
     kept: list[Item] = []
     excluded_rows = []
     for item in fresh:
-        if item.number is not None and item.number.e164 in excluded:
+        if item.number.e164 in excluded:
             results[item.index] = _result(item.index, item.record.source_id, "excluded")
             excluded_rows.append(
                 {
@@ -252,28 +288,25 @@ def ingest_batch(
     link_items(session, kept, ctx)
 
     # persist: detail rows, their timeline projection, alerts
-    for item in kept:
-        item.row = _base_row(item, ctx) | source.columns(item.record)
-    inserted = insert_new(
-        session,
-        source.model.__table__,
-        [item.row for item in kept],
-        ("device_id", "source_key"),
-        "source_key",
-    )
-    events: list[dict[str, Any]] = []
-    stored: list[dict[str, Any]] = []
-    for item in kept:
-        row_id = inserted.get(item.key)
+    columns = _columns(kept, source, ctx)
+    inserted = insert_new(session, source.model.__table__, columns, ("device_id", "source_key"), "source_key")
+    columns["id"] = ids = [inserted.get(item.key) for item in kept]
+    stored: list[Mapping[str, Any]] = []
+    linked: list[Mapping[str, Any]] = []
+    customers: list[tuple[int, ...]] = []
+    for position, (item, row_id) in enumerate(zip(kept, ids, strict=True)):
         if row_id is None:
             results[item.index] = _result(item.index, item.record.source_id, "duplicate")
             continue
-        item.row["id"] = row_id
-        stored.append(item.row)
         results[item.index] = _result(item.index, item.record.source_id, "accepted", id=row_id)
+        row = _RowView(columns, position)
+        stored.append(row)
         if item.link.status in (LinkStatus.linked, LinkStatus.ambiguous):
-            events += timeline_rows(source.table, item.row, item.link.customer_ids, ctx.now)
-    insert_rows(session, TimelineEvent.__table__, events)  # the same rows crm.linking.write_timeline takes
+            linked.append(row)
+            customers.append(item.link.customer_ids)
+    insert_columns(
+        session, TimelineEvent.__table__, timeline_columns(source.table, linked, customers, ctx.now)
+    )
     insert_rows(session, ExcludedCapture.__table__, excluded_rows, ("device_id", "source", "source_key"))
     quarantine(session, rejected_rows)
     _alerts(session, source, stored, ctx)
@@ -295,7 +328,7 @@ def ingest_batch(
     return outcome
 
 
-def _alerts(session: Session, source: Source, stored: list[dict[str, Any]], ctx: IngestContext) -> None:
+def _alerts(session: Session, source: Source, stored: list[Mapping[str, Any]], ctx: IngestContext) -> None:
     """Keyword alerts over the new rows' text; a failure here is logged and never loses the batch."""
     if source.text_column is None or not stored:
         return

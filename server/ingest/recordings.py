@@ -37,7 +37,7 @@ from crm.errors import Conflict, DomainError, NotFound
 from crm.linking import load_phone_book, timeline_rows, write_timeline
 from server.ingest.matching import match_recordings
 from server.ingest.numbers import excluded_numbers, normalised
-from server.ingest.persist import insert_new, insert_rows
+from server.ingest.persist import as_columns, insert_new, insert_rows
 from server.ingest.pipeline import IngestContext, Rejected, check_times, decode, quarantine, quarantine_row
 from server.ingest.records import Text128, Text500
 from server.logs import get_logger, log_event
@@ -272,7 +272,9 @@ def register_recording(
         "transcript_status": TranscriptStatus.pending if ctx.transcribe else TranscriptStatus.none,
         "problems": {} if audio.reason is None else {"duration": audio.reason},
     }
-    inserted = insert_new(session, Recording.__table__, [row], ("device_id", "source_key"), "source_key")
+    inserted = insert_new(
+        session, Recording.__table__, as_columns([row]), ("device_id", "source_key"), "source_key"
+    )
     if meta.sha256 not in inserted:  # a concurrent upload of the same file won
         return session.execute(
             select(Recording.id).where(

@@ -1,7 +1,8 @@
 """JSON schemas of the records a device sends (mirroring ``capture.records``), and of the answers.
 
-A record is validated on its own, so that one bad record is rejected (and quarantined)
-while the rest of its batch goes through. ``type``, ``direction`` and ``answered`` may be
+A batch is validated in one pydantic pass (:func:`batch_adapter`); only a batch with an
+invalid record is validated again record by record, so that one bad record is rejected
+(and quarantined) while the rest of its batch goes through. ``type``, ``direction`` and ``answered`` may be
 left out: they follow from ``type_code`` and ``duration`` by the same rules as the
 decoders; when given they must agree with them.
 """
@@ -12,7 +13,7 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from capture.records import (
     SMS_TYPES,
@@ -136,8 +137,15 @@ class CallIn(RecordIn):
         return self
 
 
+@lru_cache(maxsize=8)
+def batch_adapter(schema: type[RecordIn]) -> TypeAdapter[list[Any]]:
+    """Validates a whole list of records of ``schema`` at once (several times faster than one by one)."""
+    return TypeAdapter(list[schema])  # type: ignore[valid-type]
+
+
 class BatchIn(BaseModel):
-    """``records`` are validated one by one (see :class:`SmsIn`, :class:`CallIn`)."""
+    """``records`` are validated by the pipeline (see :class:`SmsIn`, :class:`CallIn`), so that a bad
+    record gets its own answer instead of failing the batch."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from crm.communications import CALL_TABLE, SMS_TABLE, CapturedCall, CapturedSms, CaptureSource
 from server.ingest.keys import epoch_ms
 from server.ingest.records import CallIn, RecordIn, SmsIn
+
+Getter = Callable[[Any], Any]
 
 
 @dataclass(frozen=True)
@@ -19,59 +22,55 @@ class Source:
     schema: type[RecordIn]
     number: Callable[[Any], str | None]
     key_parts: Callable[[Any], tuple[object, ...]]
-    columns: Callable[[Any], dict[str, Any]]
+    fields: tuple[tuple[str, Getter], ...]  # the table's own columns and how a record gives each
     text_column: str | None = None  # scanned by the keyword rules
     matches_recordings: bool = False
 
 
-def _sms_columns(rec: SmsIn) -> dict[str, Any]:
-    return {
-        "source_id": rec.source_id,
-        "thread_id": rec.thread_id,
-        "type": rec.type,
-        "type_code": rec.type_code,
-        "direction": rec.direction,
-        "sent_at": rec.sent_at,
-        "body": rec.body or "",
-        "subject": rec.subject,
-        "read": rec.read,
-        "seen": rec.seen,
-        "status": rec.status,
-        "subscription_id": rec.subscription_id,
-        "service_center": rec.service_center,
-        "locked": rec.locked,
-        "error_code": rec.error_code,
-        "raw": rec.raw,
-    }
+def _as_is(*names: str) -> tuple[tuple[str, Getter], ...]:
+    return tuple((name, attrgetter(name)) for name in names)
 
 
-def _call_columns(rec: CallIn) -> dict[str, Any]:
-    return {
-        "source_id": rec.source_id,
-        "type": rec.type,
-        "type_code": rec.type_code,
-        "direction": rec.direction,
-        "duration_s": int(rec.duration.total_seconds()),
-        "answered": rec.answered,
-        "name": rec.name,
-        "number_type": rec.number_type,
-        "number_label": rec.number_label,
-        "country_iso": rec.country_iso,
-        "geocoded_location": rec.geocoded_location,
-        "presentation": rec.presentation,
-        "subscription_id": rec.subscription_id,
-        "raw": rec.raw,
-    }
+_SMS_FIELDS = (
+    *_as_is("source_id", "thread_id", "type", "type_code", "direction", "sent_at"),
+    ("body", lambda rec: rec.body or ""),
+    *_as_is(
+        "subject",
+        "read",
+        "seen",
+        "status",
+        "subscription_id",
+        "service_center",
+        "locked",
+        "error_code",
+        "raw",
+    ),
+)
 
+_CALL_FIELDS = (
+    *_as_is("source_id", "type", "type_code", "direction"),
+    ("duration_s", lambda rec: int(rec.duration.total_seconds())),
+    *_as_is(
+        "answered",
+        "name",
+        "number_type",
+        "number_label",
+        "country_iso",
+        "geocoded_location",
+        "presentation",
+        "subscription_id",
+        "raw",
+    ),
+)
 
 SMS = Source(
     name=CaptureSource.sms,
     table=SMS_TABLE,
     model=CapturedSms,
     schema=SmsIn,
-    number=lambda rec: rec.address,
+    number=attrgetter("address"),
     key_parts=lambda rec: (epoch_ms(rec.occurred_at), rec.address, rec.body),
-    columns=_sms_columns,
+    fields=_SMS_FIELDS,
     text_column="body",
 )
 
@@ -80,13 +79,13 @@ CALLS = Source(
     table=CALL_TABLE,
     model=CapturedCall,
     schema=CallIn,
-    number=lambda rec: rec.number,
+    number=attrgetter("number"),
     key_parts=lambda rec: (
         epoch_ms(rec.occurred_at),
         rec.number,
         int(rec.duration.total_seconds()),
         rec.type_code,
     ),
-    columns=_call_columns,
+    fields=_CALL_FIELDS,
     matches_recordings=True,
 )
