@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import datetime
 from functools import lru_cache
 
@@ -13,6 +15,8 @@ from crm.errors import DomainError
 from crm.linking import relink_number
 
 DEFAULT_REGION = "CN"
+_CN_MOBILE = re.compile(r"^(?:\+?86|0086)?(1[3-9]\d{9})$")
+_SEPARATORS = re.compile(r"[\s\-.()]+")
 
 
 def parse_phone(raw: object, *, region: str = DEFAULT_REGION, field: str = "phone") -> str:
@@ -22,6 +26,10 @@ def parse_phone(raw: object, *, region: str = DEFAULT_REGION, field: str = "phon
     (95588, 400/800) are refused because captured calls to them are never linked.
     """
     text = _cell_text(raw)
+    if region == "CN" and (
+        mobile := _CN_MOBILE.match(_SEPARATORS.sub("", unicodedata.normalize("NFKC", text)))
+    ):
+        return "+86" + mobile.group(1)  # the common case, without a full libphonenumber parse
     number = normalise(text, region)
     if number.kind is NumberKind.SERVICE:
         raise DomainError(f"{text!r} is a service number, not a contact's phone", field=field)

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from openpyxl import load_workbook
+from openpyxl.utils.cell import column_index_from_string
 from openpyxl.utils.exceptions import InvalidFileException
 
 from crm.errors import DomainError
@@ -33,19 +35,37 @@ def _is_blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+_MERGE_REF = re.compile(rb'<mergeCell ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
+
+
+def _merged_ranges(archive: bytes, worksheet_path: str) -> list[tuple[int, int, int, int]]:
+    """(min_row, min_col, max_row, max_col) of the sheet's merged cells, read from its XML
+    (openpyxl's fast read-only mode does not report them)."""
+    with zipfile.ZipFile(io.BytesIO(archive)) as zipped:
+        xml = zipped.read(worksheet_path.lstrip("/"))
+    return [
+        (int(r1), column_index_from_string(c1.decode()), int(r2), column_index_from_string(c2.decode()))
+        for c1, r1, c2, r2 in _MERGE_REF.findall(xml)
+    ]
+
+
 def _read_xlsx(content: bytes) -> list[list[object]]:
     try:
-        book = load_workbook(io.BytesIO(content), data_only=True)
+        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        sheet = book.worksheets[0]
+        grid = [list(row) for row in sheet.iter_rows(values_only=True)]
+        merged = _merged_ranges(content, sheet._worksheet_path)  # type: ignore[union-attr]
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise DomainError(f"not a readable .xlsx file: {exc}", field="file") from exc
-    sheet = book.worksheets[0]
-    grid = [list(row) for row in sheet.iter_rows(values_only=True)]
-    for merged in sheet.merged_cells.ranges:  # a merged cell's value belongs to every cell it covers
-        if merged.min_row > HEADER_SCAN_ROWS + 1:
+    width = max((len(row) for row in grid), default=0)
+    for row in grid:
+        row.extend([None] * (width - len(row)))
+    for min_row, min_col, max_row, max_col in merged:  # a merged cell's value belongs to every cell it covers
+        if min_row > HEADER_SCAN_ROWS + 1 or min_row > len(grid):
             continue
-        value = grid[merged.min_row - 1][merged.min_col - 1]
-        for r in range(merged.min_row, min(merged.max_row, len(grid)) + 1):
-            for c in range(merged.min_col, merged.max_col + 1):
+        value = grid[min_row - 1][min_col - 1]
+        for r in range(min_row, min(max_row, len(grid)) + 1):
+            for c in range(min_col, min(max_col, width) + 1):
                 grid[r - 1][c - 1] = value
     return grid
 
