@@ -1,15 +1,16 @@
 """Import of customers, contacts and leads (.xlsx/CSV, dry run, row report); exports of the other lists."""
 
-from __future__ import annotations
-
 import json
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import Select
 
 from crm.errors import DomainError
 from crm.export_specs import LEAD_EXPORT, OPPORTUNITY_EXPORT, TICKET_EXPORT
+from crm.exporter import ExportSpec
 from crm.importer import ImportOptions, ImportReport, import_table
 from crm.leads import LeadFilter, lead_query
 from crm.opportunities import OpportunityFilter, opportunity_query
@@ -50,67 +51,37 @@ def post_import(
     )
 
 
-@router.get("/leads/export")
-def export_leads(
-    request: Request,
-    session: SessionDep,
-    user: CurrentUser,
-    settings: SettingsDep,
-    filters: Annotated[LeadFilter, Depends()],
-    format: str = "xlsx",
-) -> Response:
-    return export_response(
-        request,
-        session,
-        user,
-        settings,
-        kind="leads",
-        spec=LEAD_EXPORT,
-        statement=lead_query(user, filters),
-        format=format,
-        filters=filters,
-    )
+def _export_route(
+    kind: str, spec: ExportSpec, filter_model: type[BaseModel], query: Callable[..., Select]
+) -> None:
+    """``GET /{kind}/export``: the list's own filters and scoped query, as an audited download."""
+
+    def export(
+        request: Request,
+        session: SessionDep,
+        user: CurrentUser,
+        settings: SettingsDep,
+        filters: Annotated[filter_model, Depends()],  # type: ignore[valid-type]
+        format: str = "xlsx",
+    ) -> Response:
+        return export_response(
+            request,
+            session,
+            user,
+            settings,
+            kind=kind,
+            spec=spec,
+            statement=query(user, filters),
+            format=format,
+            filters=filters,
+        )
+
+    router.add_api_route(f"/{kind}/export", export, methods=["GET"], name=f"export_{kind}")
 
 
-@router.get("/opportunities/export")
-def export_opportunities(
-    request: Request,
-    session: SessionDep,
-    user: CurrentUser,
-    settings: SettingsDep,
-    filters: Annotated[OpportunityFilter, Depends()],
-    format: str = "xlsx",
-) -> Response:
-    return export_response(
-        request,
-        session,
-        user,
-        settings,
-        kind="opportunities",
-        spec=OPPORTUNITY_EXPORT,
-        statement=opportunity_query(user, filters),
-        format=format,
-        filters=filters,
-    )
-
-
-@router.get("/tickets/export")
-def export_tickets(
-    request: Request,
-    session: SessionDep,
-    user: CurrentUser,
-    settings: SettingsDep,
-    filters: Annotated[TicketFilter, Depends()],
-    format: str = "xlsx",
-) -> Response:
-    return export_response(
-        request,
-        session,
-        user,
-        settings,
-        kind="tickets",
-        spec=TICKET_EXPORT,
-        statement=ticket_query(user, filters),
-        format=format,
-        filters=filters,
-    )
+for _kind, _spec, _filters, _query in (
+    ("leads", LEAD_EXPORT, LeadFilter, lead_query),
+    ("opportunities", OPPORTUNITY_EXPORT, OpportunityFilter, opportunity_query),
+    ("tickets", TICKET_EXPORT, TicketFilter, ticket_query),
+):
+    _export_route(_kind, _spec, _filters, _query)
