@@ -26,8 +26,20 @@ def test_alert_links_to_the_customer_timeline(  # type: ignore[no-untyped-def]
     token = phones.phone(rep)
     sent = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
     texts = [
-        {"source_id": 1, "address": NUMBER, "body": "赵总，这批货给您最低价，别跟公司说", "type_code": 2, "occurred_at": sent.isoformat()},
-        {"source_id": 2, "address": NUMBER, "body": "明天上午十点到厂里", "type_code": 2, "occurred_at": (sent + timedelta(minutes=5)).isoformat()},
+        {
+            "source_id": 1,
+            "address": NUMBER,
+            "body": "赵总，这批货给您最低价，别跟公司说",
+            "type_code": 2,
+            "occurred_at": sent.isoformat(),
+        },
+        {
+            "source_id": 2,
+            "address": NUMBER,
+            "body": "明天上午十点到厂里",
+            "type_code": 2,
+            "occurred_at": (sent + timedelta(minutes=5)).isoformat(),
+        },
     ]
     phones.post(token, "/api/v1/ingest/sms", {"records": texts})
 

@@ -70,7 +70,10 @@ def test_drag_cards_between_stages(  # type: ignore[no-untyped-def]
     closed = session.get(Opportunity, lost_deal["id"])
     assert closed.status == OpportunityStatus.lost and closed.lost_reason.startswith("客户选择了竞品")  # type: ignore[union-attr]
     history = session.exec(select(StageChange).where(StageChange.opportunity_id == won_deal["id"])).all()
-    assert [(h.from_stage_id, h.to_stage_id) for h in history] == [(None, stages[0]["id"]), (stages[0]["id"], quote["id"])]
+    assert [(h.from_stage_id, h.to_stage_id) for h in history] == [
+        (None, stages[0]["id"]),
+        (stages[0]["id"], quote["id"]),
+    ]
 
     # the list view, filtered, in English
     page.click("button[value=en]")

@@ -33,7 +33,9 @@ def test_claim_cap_race_and_assign(browse, client: TestClient, factory: Factory,
     rep, rival = factory.user(Role.rep, division), factory.user(Role.rep, division)
     first, second, third, fourth = _pool_customers(client, factory, head)
     pool = client.get("/api/v1/pools", headers=factory.headers(head)).json()[0]
-    capped = client.patch(f"/api/v1/pools/{pool['id']}", json={"daily_claim_cap": 1}, headers=factory.headers(head))
+    capped = client.patch(
+        f"/api/v1/pools/{pool['id']}", json={"daily_claim_cap": 1}, headers=factory.headers(head)
+    )
     assert capped.status_code == 200, capped.text
 
     page = browse.login(rep)

@@ -1,13 +1,15 @@
-"""The rep's phone page: today's planned route and check-ins with the browser's (emulated) position."""
+"""The rep's phone page: today's planned route, check-ins with the browser's (emulated) position, and
+the daily report drafted from what the phone captured."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
-from sqlmodel import Session
+from sqlmodel import Session, select
 
+from crm.daily_reports import DailyReport, ReportStatus
 from crm.org import Role
 from tests.dashboard.conftest import PHONE
 from tests.factories import Factory
@@ -70,3 +72,60 @@ def test_checkin_inside_and_outside_the_geofence(  # type: ignore[no-untyped-def
     page.reload()
     assert page.locator("#today-checkins li").count() == 2
     assert page.locator("ol.route .badge.ok").count() == 2
+
+
+def test_daily_report_drafted_edited_and_submitted(  # type: ignore[no-untyped-def]
+    browse, factory: Factory, session: Session, phones, shot
+) -> None:
+    division = factory.division()
+    rep = factory.user(Role.rep, division)
+    customer = httpx.post(
+        f"{browse.base_url}/api/v1/customers",
+        json={"name": "昆山精密模具", "contacts": [{"name": "孙工", "phones": [{"number": "13511112222"}]}]},
+        headers=factory.headers(rep),
+    )
+    assert customer.status_code == 201, customer.text
+    zone = ZoneInfo("Asia/Shanghai")
+    now = datetime.now(zone)
+    # today's activity, however close to midnight the test runs
+    at = max(now - timedelta(minutes=1), now.replace(hour=0, minute=0, second=10, microsecond=0))
+    token = phones.phone(rep)
+    calls = [
+        {
+            "source_id": k,
+            "number": "13511112222",
+            "occurred_at": (at - timedelta(seconds=k)).isoformat(),
+            "duration": 95,
+            "type_code": 2,
+        }
+        for k in (1, 2)
+    ]
+    phones.post(token, "/api/v1/ingest/calls", {"records": calls})
+    sms = [
+        {
+            "source_id": 1,
+            "address": "13511112222",
+            "body": "孙工，样品明天寄出",
+            "type_code": 2,
+            "occurred_at": at.isoformat(),
+        }
+    ]
+    phones.post(token, "/api/v1/ingest/sms", {"records": sms})
+
+    page = browse.login(rep, viewport=PHONE, is_mobile=True, has_touch=True)
+    page.click("#report-draft")
+    page.wait_for_selector("#report-form")
+    assert page.inner_text("[data-stat=calls] b") == "2" and page.inner_text("[data-stat=sms] b") == "1"
+    drafted = page.input_value("#report-form textarea")
+    assert "通话 2 个" in drafted and "昆山精密模具" in drafted
+    page.fill("#report-form textarea", drafted + "\n孙工要求下周安排试模。")
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.click("#report-form button[type=submit]")
+    page.wait_for_selector("#report-text")
+    assert "下周安排试模" in page.inner_text("#report-text")
+    assert page.locator("#report-form").count() == 0
+    shot(page, "rep-daily-report", full_page=True)
+
+    session.expire_all()
+    report = session.exec(select(DailyReport).where(DailyReport.user_id == rep.id)).one()
+    assert report.status == ReportStatus.submitted and report.edited and report.day == now.date()

@@ -29,7 +29,13 @@ def test_breached_ticket_and_its_lifecycle(  # type: ignore[no-untyped-def]
     for kind, subject in (("complaint", "电梯困人投诉"), ("repair", "门机异响")):
         response = client.post(
             "/api/v1/tickets",
-            json={"customer_id": customer["id"], "kind": kind, "subject": subject, "priority": "urgent", "assignee_id": rep.id},
+            json={
+                "customer_id": customer["id"],
+                "kind": kind,
+                "subject": subject,
+                "priority": "urgent",
+                "assignee_id": rep.id,
+            },
             headers=headers,
         )
         assert response.status_code == 201, response.text
