@@ -2,25 +2,33 @@
 
 The customer must be visible to the actor (``crm.access``); numbers in event data are
 masked for those who see numbers masked (``capture.phone.mask``). Captured events are
-enriched with their link status and, for calls, the matched recording.
+enriched with their link status and, for calls, the matched recording (the first one, should
+a call ever have several). A page is one statement (see :func:`_page`).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, tuple_
+from sqlalchemy import Row, Select, and_, case, func, tuple_
 from sqlmodel import Session, select
 
 from capture.phone import mask
 from crm.access import get_visible, scope, sees_full_numbers
-from crm.communications import CALL_TABLE, RECORDING_TABLE, LinkStatus, Recording
+from crm.communications import (
+    CALL_TABLE,
+    RECORDING_TABLE,
+    SMS_TABLE,
+    CapturedCall,
+    CapturedSms,
+    LinkStatus,
+    Recording,
+)
 from crm.customers import Customer
 from crm.errors import DomainError, NotFound
 from crm.linking import CAPTURE_TABLES
@@ -52,6 +60,66 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raise DomainError("invalid cursor", field="cursor") from None
 
 
+# built once: an alias's column collection is set up on first use, which costs more than the query
+_SMS, _CALL = CapturedSms.__table__.alias("sms"), CapturedCall.__table__.alias("call")
+_RECORDING, _MATCHED = Recording.__table__.alias("recording"), Recording.__table__.alias("matched")
+
+
+def _page(
+    actor: User, customer_id: int, position: tuple[datetime, int] | None, kinds: Collection[str], limit: int
+) -> Select:
+    """One statement for a page: the events (keyset, newest first), the customer's owner (for
+    masking), each captured event's link status and the recording of each call.
+
+    The customer's visibility is an uncorrelated ``EXISTS`` and its owner an uncorrelated
+    scalar subquery, evaluated once: the plan stays a backward range scan of
+    ``(customer_id, occurred_at, id)`` with a primary-key look-up per event on each side,
+    on SQLite and PostgreSQL alike, however deep the page.
+    """
+    event, sms, call, recording, matched = TimelineEvent, _SMS, _CALL, _RECORDING, _MATCHED
+    visible = scope(select(Customer.id).where(Customer.id == customer_id), actor, Customer).exists()
+    owner = select(Customer.owner_id).where(Customer.id == customer_id).scalar_subquery()
+    first_match = select(func.min(matched.c.id)).where(matched.c.call_id == event.source_id).scalar_subquery()
+    recording_id = case(
+        (event.source_table == RECORDING_TABLE, event.source_id),
+        (event.source_table == CALL_TABLE, first_match),
+    )
+    link_status = case(
+        (event.source_table == SMS_TABLE, sms.c.link_status),
+        (event.source_table == CALL_TABLE, call.c.link_status),
+        (event.source_table == RECORDING_TABLE, recording.c.link_status),
+    )
+    stmt = (
+        select(
+            event.id,
+            event.occurred_at,
+            event.kind,
+            event.source_table,
+            event.source_id,
+            event.actor_user_id,
+            event.summary,
+            event.data,
+            owner.label("owner_id"),
+            link_status.label("link_status"),
+            recording.c.id.label("recording_id"),
+            recording.c.duration_s,
+            recording.c.transcript_status,
+        )
+        .select_from(event)
+        .outerjoin(sms, and_(event.source_table == SMS_TABLE, sms.c.id == event.source_id))
+        .outerjoin(call, and_(event.source_table == CALL_TABLE, call.c.id == event.source_id))
+        .outerjoin(recording, recording.c.id == recording_id)
+        .where(event.customer_id == customer_id, visible)
+        .order_by(event.occurred_at.desc(), event.id.desc())
+        .limit(limit + 1)
+    )
+    if position is not None:
+        stmt = stmt.where(tuple_(event.occurred_at, event.id) < tuple_(*position))
+    if kinds:
+        stmt = stmt.where(event.kind.in_(sorted(set(kinds))))
+    return scope(stmt, actor, event)
+
+
 def customer_timeline(
     session: Session,
     *,
@@ -61,32 +129,44 @@ def customer_timeline(
     kinds: Collection[str] = (),
     limit: int = 50,
 ) -> TimelinePage:
-    customer = get_visible(session, actor, Customer, customer_id)
-    if customer is None:
-        raise NotFound("no such customer")
-    stmt = select(TimelineEvent).where(TimelineEvent.customer_id == customer_id)
-    if cursor:
-        at, event_id = decode_cursor(cursor)
-        stmt = stmt.where(tuple_(TimelineEvent.occurred_at, TimelineEvent.id) < tuple_(at, event_id))
-    if kinds:
-        stmt = stmt.where(TimelineEvent.kind.in_(sorted(set(kinds))))
-    stmt = stmt.order_by(TimelineEvent.occurred_at.desc(), TimelineEvent.id.desc()).limit(limit + 1)
-    rows = list(session.exec(scope(stmt, actor, TimelineEvent)))
+    """A page of the customer's timeline; one query unless the page is empty (then: is the
+    customer there for the actor at all?)."""
+    try:
+        position = decode_cursor(cursor) if cursor else None
+    except DomainError:
+        _check_visible(session, actor, customer_id)  # an invisible customer is a 404 whatever the cursor
+        raise
+    rows = session.connection().execute(_page(actor, customer_id, position, kinds, limit)).all()
+    if not rows:
+        _check_visible(session, actor, customer_id)
+        return TimelinePage([], None)
     more = len(rows) > limit
     rows = rows[:limit]
-    masked = not sees_full_numbers(actor, customer.owner_id)
-    events = [_event(row, masked) for row in rows]
-    _enrich(session, events)
+    masked = not sees_full_numbers(actor, rows[0].owner_id)
     last = rows[-1] if more else None
-    return TimelinePage(events, encode_cursor(last.occurred_at, last.id) if last else None)  # type: ignore[arg-type]
+    return TimelinePage(
+        [_event(row, masked) for row in rows], encode_cursor(last.occurred_at, last.id) if last else None
+    )
 
 
-def _event(row: TimelineEvent, masked: bool) -> dict[str, Any]:
+def _check_visible(session: Session, actor: User, customer_id: int) -> None:
+    if get_visible(session, actor, Customer, customer_id) is None:
+        raise NotFound("no such customer")
+
+
+def _event(row: Row[Any], masked: bool) -> dict[str, Any]:
     data = dict(row.data)
     if masked:
         for key in NUMBER_KEYS:
             if data.get(key):
                 data[key] = mask(str(data[key]))
+    recording = None
+    if row.recording_id is not None:
+        recording = {
+            "id": row.recording_id,
+            "duration_s": row.duration_s,
+            "transcript_status": row.transcript_status,
+        }
     return {
         "id": row.id,
         "occurred_at": row.occurred_at,
@@ -96,41 +176,6 @@ def _event(row: TimelineEvent, masked: bool) -> dict[str, Any]:
         "actor_user_id": row.actor_user_id,
         "summary": row.summary,
         "data": data,
-        "ambiguous": None,
-        "recording": None,
+        "ambiguous": row.link_status == LinkStatus.ambiguous if row.source_table in CAPTURE_TABLES else None,
+        "recording": recording,
     }
-
-
-def _enrich(session: Session, events: list[dict[str, Any]]) -> None:
-    """Link status of captured events, and the recording of each call (one query per table)."""
-    by_table: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for event in events:
-        if event["source_table"] in CAPTURE_TABLES:
-            by_table[event["source_table"]].append(event)
-    for table, items in by_table.items():
-        model = CAPTURE_TABLES[table]
-        ids = {event["source_id"] for event in items}
-        status = dict(session.execute(select(model.id, model.link_status).where(model.id.in_(ids))).all())
-        for event in items:
-            event["ambiguous"] = status.get(event["source_id"]) == LinkStatus.ambiguous
-    calls = {event["source_id"] for event in by_table.get(CALL_TABLE, [])}
-    own = {event["source_id"] for event in by_table.get(RECORDING_TABLE, [])}
-    if not calls and not own:
-        return
-    found = session.exec(
-        select(Recording).where(or_(Recording.call_id.in_(calls), Recording.id.in_(own)))  # type: ignore[union-attr]
-    )
-    by_call, by_id = {}, {}
-    for rec in found:
-        by_id[rec.id] = rec
-        if rec.call_id is not None:
-            by_call[rec.call_id] = rec
-    for event in by_table.get(CALL_TABLE, []) + by_table.get(RECORDING_TABLE, []):
-        lookup = by_call if event["source_table"] == CALL_TABLE else by_id
-        rec = lookup.get(event["source_id"])
-        if rec is not None:
-            event["recording"] = {
-                "id": rec.id,
-                "duration_s": rec.duration_s,
-                "transcript_status": rec.transcript_status,
-            }
