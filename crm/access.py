@@ -5,6 +5,8 @@ Tables are of two kinds:
 * business data (customers, calls, tickets, ...): ``__scope__ = "business"`` (the default).
   Executives see all divisions; division heads and division admins see their division;
   reps see, in their division, rows they own plus unowned rows (the public pool);
+  a row without an owner column but with a ``customer_id`` (contacts, phones, timeline
+  events, ...) is seen by a rep when its customer is;
   system admins see none (they run the system, not the sales).
 * organisation data (users, devices, audit, divisions): ``__scope__ = "org"``.
   Executives and system admins see all; division heads/admins see their division;
@@ -30,6 +32,19 @@ def _column(model: type, name: str | None) -> Any:
     return getattr(model, name) if name else None
 
 
+def _customer_clause(actor: User, model: type) -> ColumnElement[bool] | None:
+    """For a rep: the row's customer is theirs or in the pool (None when the table has no customer)."""
+    column = model.__table__.c.get("customer_id")  # type: ignore[attr-defined]
+    if column is None or not column.foreign_keys:
+        return None
+    customers = next(iter(column.foreign_keys)).column.table
+    visible = select(customers.c.id).where(
+        customers.c.division_id == actor.division_id,
+        or_(customers.c.owner_id == actor.id, customers.c.owner_id.is_(None)),
+    )
+    return column.in_(visible)
+
+
 def scope_clause(actor: User, model: type) -> ColumnElement[bool]:
     """The WHERE clause restricting ``model`` to the rows ``actor`` may see."""
     if not actor.is_active or actor.frozen_at is not None:
@@ -50,7 +65,10 @@ def scope_clause(actor: User, model: type) -> ColumnElement[bool]:
         return in_division
     # rep
     if owner is None:
-        return in_division if kind == "business" else false()
+        if kind != "business":
+            return false()
+        through_customer = _customer_clause(actor, model)
+        return in_division if through_customer is None else in_division & through_customer
     if kind == "org":
         return in_division & (owner == actor.id)
     return in_division & or_(owner == actor.id, owner.is_(None))

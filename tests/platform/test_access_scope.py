@@ -103,6 +103,16 @@ def test_rep_sees_own_and_pool_customers_only(session: Session, world: dict) -> 
     assert names == {a["owned1"].id, a["pool"].id}
 
 
+@pytest.mark.parametrize("model", [Contact, ContactPhone, TimelineEvent], ids=lambda m: m.__name__)
+def test_rep_sees_customer_children_only_of_own_and_pool_customers(
+    session: Session, world: dict, model: type
+):
+    rep1 = world["users"]["A"]["rep1"]
+    seen = {row.customer_id for row in session.exec(scope(select(model), rep1, model))}
+    a = world["customers"]["A"]
+    assert seen == {a["owned1"].id, a["pool"].id}
+
+
 def test_rep_sees_only_own_user_and_device(session: Session, world: dict) -> None:
     rep1, rep2 = world["users"]["A"]["rep1"], world["users"]["A"]["rep2"]
     assert [u.id for u in session.exec(scope(select(User), rep1, User))] == [rep1.id]
