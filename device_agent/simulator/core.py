@@ -8,6 +8,7 @@ import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from . import audio
@@ -29,6 +30,15 @@ class AdvanceReport:
     fixes: int = 0
 
 
+class AppObserver(Protocol):
+    """An app on the phone reacting to what happens (see owntracks.py). Called with the core's lock held:
+    it must only take note (e.g. queue work for its own thread), never block."""
+
+    def fix_recorded(self, fix: Fix) -> None: ...
+
+    def app_configured(self, package: str) -> None: ...
+
+
 class PhoneCore:
     """Everything a phone is and does, thread-safe behind one lock."""
 
@@ -48,6 +58,17 @@ class PhoneCore:
         self.ui_server_ports: dict[int, int] = {}
         self._threads: dict[str, int] | None = None
         self.tz = ZoneInfo(self.state.timezone)
+        self.observers: list[AppObserver] = []
+
+    def configured(self, package: str) -> None:
+        """An app saved a new configuration."""
+        for observer in self.observers:
+            observer.app_configured(package)
+
+    def _record_fix(self, fix: Fix) -> None:
+        self.state.fixes.append(fix)
+        for observer in self.observers:
+            observer.fix_recorded(fix)
 
     # --- clock ---------------------------------------------------------------------
     def now_ms(self) -> int:
@@ -81,7 +102,7 @@ class PhoneCore:
 
     def _apply(self, event: CallEvent | SmsEvent | Fix, report: AdvanceReport) -> None:
         if isinstance(event, Fix):
-            self.state.fixes.append(event)
+            self._record_fix(event)
             report.fixes += 1
         elif isinstance(event, SmsEvent):
             self.add_sms(event.address, event.body, sms_type=event.type, time_ms=event.time_ms,
@@ -160,8 +181,8 @@ class PhoneCore:
                 mock: bool = False, provider: str = "gps") -> None:
         with self.lock:
             t = self.state.clock_ms if time_ms is None else time_ms
-            self.state.fixes.append(Fix(time_ms=t, lat=lat, lon=lon, accuracy=accuracy, mock=mock,
-                                        provider=provider))  # type: ignore[arg-type]
+            self._record_fix(Fix(time_ms=t, lat=lat, lon=lon, accuracy=accuracy, mock=mock,
+                                 provider=provider))  # type: ignore[arg-type]
 
     def _update_battery(self) -> None:
         """Charge overnight, drain through the working day."""

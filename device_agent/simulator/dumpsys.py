@@ -49,7 +49,7 @@ def _location_string(fix: Fix, boot_ms: int, sdk: int) -> str:
     return " ".join(parts) + ("]" if modern else " {Bundle[mParcelledData.dataSize=96]}]")
 
 
-def _last_by_provider(state: PhoneState) -> dict[str, Fix]:
+def last_by_provider(state: PhoneState) -> dict[str, Fix]:
     last: dict[str, Fix] = {}
     for fix in state.fixes:
         if fix.time_ms <= state.clock_ms and (fix.provider not in last or fix.time_ms >= last[fix.provider].time_ms):
@@ -60,7 +60,7 @@ def _last_by_provider(state: PhoneState) -> dict[str, Fix]:
 def location(state: PhoneState) -> str:
     sdk = state.identity.sdk
     boot = state.boot_time_ms
-    last = _last_by_provider(state)
+    last = last_by_provider(state)
     newest = max(last.values(), key=lambda f: f.time_ms, default=None)
     lines = ["Location Manager State:"]
     if sdk <= 29:
@@ -121,7 +121,7 @@ def package(state: PhoneState, name: str) -> str:
              f"    lastUpdateTime={installed}", "    installerPackageName=null",
              "    requested permissions:", *[f"      {p}" for p in pkg.requested_permissions],
              "    install permissions:", *[f"      {p}: granted=true" for p in install],
-             "    User 0: ceDataInode=0 installed=true hidden=false suspended=false stopped=false "
+             f"    User 0: ceDataInode=0 installed=true hidden=false suspended=false stopped={str(pkg.stopped).lower()} "
              "notLaunched=false enabled=0 instant=false virtual=false",
              "      runtime permissions:"]
     for p in runtime:

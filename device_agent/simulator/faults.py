@@ -15,12 +15,15 @@ class Faults:
     """Free space shared storage reports; pushes beyond it fail with ENOSPC. None: computed."""
     provider_errors: dict[str, str] = field(default_factory=dict)
     """Authority (sms, call_log, com.android.contacts) -> Java exception line its queries fail with."""
+    tracker_offline: bool = False
+    """The tracker app has no network: its messages queue and none is sent until this is cleared."""
 
     def clear(self) -> None:
         self.link_rate = None
         self.disconnect_after_bytes = None
         self.storage_free_bytes = None
         self.provider_errors.clear()
+        self.tracker_offline = False
 
     def take_cut(self, sent: int, size: int) -> int | None:
         """For a transfer that has sent `sent` bytes and is about to send `size` more: how many of those

@@ -144,7 +144,7 @@ def day_events(state: PhoneState, day: date) -> list[Event]:
     tz = ZoneInfo(state.timezone)
     rng = random.Random(f"{gen.seed}:{day.isoformat()}")
     customers = _customers(state)
-    workday = day.weekday() < 5 and bool(customers)
+    workday = day.weekday() in gen.workdays and bool(customers)
     events: list[Event] = []
     home = tuple(gen.home)
     if workday:
@@ -274,7 +274,7 @@ def _packages(sdk: int, install_ms: int) -> dict[str, Package]:
 
 def new_phone_state(*, seed: int, oem: str | None = None, start_ms: int, customers: int = 40,
                     recording_seconds: tuple[float, float] = (2.0, 4.0), recording_format: str | None = None,
-                    recordings_enabled: bool = True) -> PhoneState:
+                    recordings_enabled: bool = True, workdays: tuple[int, ...] = (0, 1, 2, 3, 4)) -> PhoneState:
     """A phone with identity, contacts, apps and settings, and no activity yet (clock at start_ms)."""
     rng = random.Random(f"{seed}:phone")
     key = oem or rng.choice(DEFAULT_MIX)
@@ -316,14 +316,14 @@ def new_phone_state(*, seed: int, oem: str | None = None, start_ms: int, custome
         storage_total_bytes=rng.choice((64, 128, 256)) * 1024**3,
         generator=Generator(seed=seed, home=(round(home[0], 6), round(home[1], 6)),
                             recording_seconds=recording_seconds, recording_format=recording_format,
-                            recordings_enabled=recordings_enabled),
+                            recordings_enabled=recordings_enabled, workdays=list(workdays)),
     )
 
 
 def generate_phone(phone_dir: Path, *, seed: int, oem: str | None = None, days: int = 3,
                    now: datetime | None = None, customers: int = 40,
                    recording_seconds: tuple[float, float] = (2.0, 4.0), recording_format: str | None = None,
-                   recordings_enabled: bool = True) -> PhoneState:
+                   recordings_enabled: bool = True, workdays: tuple[int, ...] = (0, 1, 2, 3, 4)) -> PhoneState:
     """Make a phone with `days` days of history ending at `now`, written to phone_dir (phone.json + fs/)."""
     from .core import PhoneCore  # the core applies events; it imports this module too
 
@@ -339,7 +339,7 @@ def generate_phone(phone_dir: Path, *, seed: int, oem: str | None = None, days: 
     start_ms = int(datetime.combine(first, time(0), tz).timestamp() * 1000)
     state = new_phone_state(seed=seed, oem=oem, start_ms=start_ms, customers=customers,
                             recording_seconds=recording_seconds, recording_format=recording_format,
-                            recordings_enabled=recordings_enabled)
+                            recordings_enabled=recordings_enabled, workdays=workdays)
     phone_dir.mkdir(parents=True, exist_ok=True)
     (phone_dir / FS_DIR).mkdir(exist_ok=True)
     save_state(state, phone_dir / STATE_FILE)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from pathlib import Path
 
 from .adb.transport import AdbTransport, ServiceHandler
 from .core import AdvanceReport, PhoneCore
 from .faults import Faults
 from .loop import LoopThread
+from .owntracks import OwnTracksApp
 from .services.shell import parse_service, serve_shell
 from .services.sync import serve_sync
 from .services.uiautomator import serve_uiautomator
@@ -31,6 +33,7 @@ class SimulatedPhone:
     def __init__(self, phone_dir: Path, *, port: int = 0, host: str = "127.0.0.1",
                  loop: LoopThread | None = None) -> None:
         self.core = PhoneCore(Path(phone_dir))
+        self.tracker = OwnTracksApp(self.core)
         self.host = host
         self._requested_port = port
         self._port: int | None = None
@@ -47,6 +50,7 @@ class SimulatedPhone:
             self._loop = LoopThread(f"sim-{self.core.state.identity.serial}")
         self._server = self._loop.run(asyncio.start_server(self._accept, self.host, self._requested_port))
         self._port = self._server.sockets[0].getsockname()[1]
+        self.tracker.power_on()
         log.info("sim.phone.started serial=%s port=%s", self.serial, self._port)
         return self
 
@@ -55,6 +59,7 @@ class SimulatedPhone:
             return
         self._loop.run(self._shutdown())
         self._server = None
+        self.tracker.power_off()
         if save:
             self.core.save()
         if self._own_loop:
@@ -110,15 +115,22 @@ class SimulatedPhone:
     def advance(self, seconds: float) -> AdvanceReport:
         return self.core.advance(seconds)
 
-    def run_clock(self, speed: float = 1.0, tick: float = 1.0) -> None:
-        """Let the phone's clock follow wall time (x speed), adding activity every tick seconds."""
+    def run_clock(self, speed: float = 1.0, tick: float = 1.0, *, catch_up: bool = False) -> None:
+        """Let the phone's clock follow wall time (x speed), adding activity every tick seconds.
+
+        catch_up: the clock never passes wall time; once it reaches it, it keeps to it (a phone
+        replaying the recent past at `speed`, then living in the present).
+        """
         if self._loop is None:
             raise RuntimeError("phone is not started")
 
         async def ticker() -> None:
             while True:
                 await asyncio.sleep(tick)
-                await asyncio.to_thread(self.core.advance, tick * speed)
+                target = self.core.now_ms() + int(tick * speed * 1000)
+                if catch_up:
+                    target = min(target, int(time.time() * 1000))
+                await asyncio.to_thread(self.core.advance_to, target)
 
         def begin() -> None:
             if self._clock_task is not None:

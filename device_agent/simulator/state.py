@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -80,6 +80,8 @@ class Package(_Model):
     appops: dict[str, str] = {}
     config: dict[str, object] | None = None
     first_install_ms: int = 0
+    stopped: bool = False
+    """Android's "stopped" state: set by a fresh install and `am force-stop`, cleared when the app is started."""
 
 
 class Generator(_Model):
@@ -90,6 +92,8 @@ class Generator(_Model):
     recording_seconds: tuple[float, float] = (2.0, 4.0)
     recording_format: str | None = None
     recordings_enabled: bool = True
+    workdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(default=[0, 1, 2, 3, 4], min_length=1)
+    """Weekdays (0 Monday ... 6 Sunday) the rep goes out to customers; other days they stay home."""
 
 
 class PhoneState(_Model):

@@ -70,7 +70,8 @@ def _install(inv: Invocation, args: list[str]) -> int:
                       requested_permissions=list(info.permissions),
                       granted_permissions=list(existing.granted_permissions) if existing else [],
                       appops=dict(existing.appops) if existing else {},
-                      config=existing.config if existing else None, first_install_ms=inv.phone.now_ms())
+                      config=existing.config if existing else None, first_install_ms=inv.phone.now_ms(),
+                      stopped=existing.stopped if existing else True)
     if "-g" in flags:
         grantable = [p for p in info.permissions if is_runtime(p, state.identity.sdk)
                      and p not in state.pm_grant_blocked]

@@ -53,12 +53,16 @@ class UiController:
 
     def force_stop(self, package: str) -> None:
         self.stack = [s for s in self.stack if s.package != package or s.kind == "home"] or [Screen("home")]
+        pkg = self.core.state.packages.get(package)
+        if pkg is not None:
+            pkg.stopped = True
 
     def launch(self, package: str) -> bool:
         """Start an app's launcher activity; False when there is none."""
         pkg = self.core.state.packages.get(package)
         if pkg is None or not pkg.launcher_activity:
             return False
+        pkg.stopped = False
         self._push(Screen("app", package))
         self._ask_permissions(package)
         return True
@@ -82,6 +86,7 @@ class UiController:
         if action == "android.intent.action.VIEW" and data and data.startswith("owntracks:"):
             if OWNTRACKS not in packages:
                 return False
+            packages[OWNTRACKS].stopped = False  # the link starts the app's import activity
             self._push(Screen("owntracks_config", OWNTRACKS, _owntracks_inline(data)))
             return True
         if target is None or target not in packages:
@@ -128,6 +133,7 @@ class UiController:
         elif action == "owntracks_save" and pkg is not None:
             pkg.config = _json_object(screen.data)
             self.back()
+            self.core.configured(screen.package)
         elif pkg is not None:
             self._permission_action(action, screen)
 
