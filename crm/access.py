@@ -10,7 +10,7 @@ Tables are of two kinds:
   system admins see none (they run the system, not the sales).
 * organisation data (users, devices, audit, divisions): ``__scope__ = "org"``.
   Executives and system admins see all; division heads/admins see their division;
-  reps see only what is theirs.
+  reps see only what is theirs (and their own division's row: ``__visible_to_members__``).
 
 A table names its division column (``__division_column__``, default ``division_id``) and,
 optionally, the column naming its owning user (``__owner_column__``).
@@ -66,7 +66,7 @@ def scope_clause(actor: User, model: type) -> ColumnElement[bool]:
     # rep
     if owner is None:
         if kind != "business":
-            return false()
+            return in_division if getattr(model, "__visible_to_members__", False) else false()
         through_customer = _customer_clause(actor, model)
         return in_division if through_customer is None else in_division & through_customer
     if kind == "org":

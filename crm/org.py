@@ -26,6 +26,7 @@ class Division(SQLModel, table=True):
     __tablename__ = "division"
     __scope__ = "org"
     __division_column__ = "id"
+    __visible_to_members__ = True
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=100, unique=True)

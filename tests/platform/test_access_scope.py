@@ -69,6 +69,12 @@ def _divisions_seen(session: Session, actor: User, model: type) -> set[int]:
     return {d for d in session.exec(scope(select(column), actor, model)) if d is not None}
 
 
+def test_everyone_in_a_division_sees_its_row(session: Session, world: dict) -> None:
+    for who in ("head", "admin", "rep1"):
+        actor = world["users"]["A"][who]
+        assert _divisions_seen(session, actor, Division) == {world["divisions"]["A"].id}
+
+
 @pytest.mark.parametrize("who", ["head", "admin", "rep1"])
 @pytest.mark.parametrize("model", ALL_DIVISION_MODELS, ids=lambda m: m.__name__)
 def test_division_users_never_see_another_division(
