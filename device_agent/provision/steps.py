@@ -27,7 +27,7 @@ from device_agent.provision.tracker import (
     owntracks_config,
 )
 from device_agent.provision.ui import SAVE, Screen
-from device_agent.provision.verify import wait_for_fix
+from device_agent.provision.verify import Baseline, take_baseline, wait_for_fix
 from device_agent.server_api import ServerApi
 
 BACKGROUND = "android.permission.ACCESS_BACKGROUND_LOCATION"
@@ -60,6 +60,7 @@ class Run:
     props: dict[str, str] = field(default_factory=dict)
     credential: DeviceCredential | None = None
     screen: Screen | None = None
+    tracker_baseline: Baseline | None = None
 
     @property
     def settings(self) -> AgentSettings:
@@ -282,6 +283,7 @@ def step_configure(run: Run) -> StepResult:
     applied = {"config": config_fingerprint(config), "installed": info.first_install}
     if run.remembered("tracker") == applied:
         return StepResult("configure", Status.ALREADY, f"OwnTracks reports to {run.settings.owntracks_url}")
+    run.tracker_baseline = take_baseline(run.api, run.settings, run.credential)
     out = run.need_phone().shell(open_link_command(config_link(config)))
     if "Error" in out:
         return StepResult("configure", Status.FAILED, "the phone did not open the OwnTracks configuration link")
@@ -298,7 +300,7 @@ def step_configure(run: Run) -> StepResult:
 def step_verify(run: Run) -> StepResult:
     assert run.credential is not None
     run.say("verify", Status.WAITING, f"waiting up to {run.settings.verify_timeout_s:.0f} s for a fix")
-    return wait_for_fix(run.api, run.settings, run.credential)
+    return wait_for_fix(run.api, run.settings, run.credential, baseline=run.tracker_baseline)
 
 
 STEPS: tuple[tuple[str, Callable[[Run], StepResult], bool], ...] = (
