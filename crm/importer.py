@@ -16,16 +16,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, BinaryIO
 
 from pydantic import Field
-from sqlalchemy import insert, select, union
+from sqlalchemy import select, union
 from sqlmodel import Session
 
 from crm.access import get_visible
 from crm.actors import acting_division, is_manager
 from crm.audit import record_audit
-from crm.bulk import insert_ids
+from crm.bulk import insert_ids, insert_rows
 from crm.communications import CapturedCall, CapturedSms, Recording
 from crm.customers import Contact, ContactEmail, ContactPhone, Customer, CustomerKind
 from crm.dedupe import DivisionIndex, Probe
@@ -431,9 +431,8 @@ def _write_contacts(ctx: _Context, per_customer: list[tuple[int, list[dict[str, 
             }
             for e in contact_emails
         ]
-    for model, rows in ((ContactPhone, phones), (ContactEmail, emails)):
-        for i in range(0, len(rows), _CHUNK):
-            ctx.session.execute(insert(model.__table__), rows[i : i + _CHUNK])  # type: ignore[attr-defined]
+    insert_rows(ctx.session, ContactPhone, phones)
+    insert_rows(ctx.session, ContactEmail, emails)
     return [p["e164"] for p in phones]
 
 
@@ -616,7 +615,7 @@ def import_table(
     session: Session,
     *,
     actor: User,
-    content: bytes,
+    content: bytes | BinaryIO,
     filename: str,
     options: ImportOptions,
     now: datetime,

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Index, String, func, insert, literal, null, select, update
 from sqlmodel import Field, Session, SQLModel
 
-from crm.bulk import insert_ids
+from crm.bulk import insert_ids, insert_rows
 from crm.customers import Customer
 from crm.timeline import TimelineEvent
 from crm.types import UTCDateTime
@@ -133,7 +133,7 @@ def record_handovers(
             }
             for row, change_id in zip(chunk, ids, strict=True)
         ]
-        session.execute(insert(TimelineEvent.__table__), events)  # type: ignore[attr-defined]  # Core: one executemany
+        insert_rows(session, TimelineEvent, events)
     return len(rows)
 
 
