@@ -12,6 +12,7 @@ import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from openpyxl import load_workbook
 from openpyxl.utils.cell import column_index_from_string
@@ -38,10 +39,11 @@ def _is_blank(value: object) -> bool:
 _MERGE_REF = re.compile(rb'<mergeCell ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
 
 
-def _merged_ranges(archive: bytes, worksheet_path: str) -> list[tuple[int, int, int, int]]:
+def _merged_ranges(archive: BinaryIO, worksheet_path: str) -> list[tuple[int, int, int, int]]:
     """(min_row, min_col, max_row, max_col) of the sheet's merged cells, read from its XML
     (openpyxl's fast read-only mode does not report them)."""
-    with zipfile.ZipFile(io.BytesIO(archive)) as zipped:
+    archive.seek(0)
+    with zipfile.ZipFile(archive) as zipped:
         xml = zipped.read(worksheet_path.lstrip("/"))
     return [
         (int(r1), column_index_from_string(c1.decode()), int(r2), column_index_from_string(c2.decode()))
@@ -49,11 +51,12 @@ def _merged_ranges(archive: bytes, worksheet_path: str) -> list[tuple[int, int, 
     ]
 
 
-def _read_xlsx(content: bytes) -> list[list[object]]:
+def _read_xlsx(content: BinaryIO) -> list[list[object]]:
     try:
-        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        book = load_workbook(content, read_only=True, data_only=True)
         sheet = book.worksheets[0]
         grid = [list(row) for row in sheet.iter_rows(values_only=True)]
+        book.close()
         merged = _merged_ranges(content, sheet._worksheet_path)  # type: ignore[union-attr]
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise DomainError(f"not a readable .xlsx file: {exc}", field="file") from exc
@@ -70,31 +73,35 @@ def _read_xlsx(content: bytes) -> list[list[object]]:
     return grid
 
 
-def _read_csv(content: bytes) -> list[list[object]]:
+def _read_csv(content: BinaryIO) -> list[list[object]]:
     for encoding in ("utf-8-sig", "gb18030"):
+        content.seek(0)
+        text = io.TextIOWrapper(content, encoding=encoding, newline="")
         try:
-            text = content.decode(encoding)
-            break
+            try:
+                dialect = csv.Sniffer().sniff(text.read(4096), delimiters=",;\t")
+            except csv.Error:
+                dialect = csv.excel  # type: ignore[assignment]
+            text.seek(0)
+            return [list(row) for row in csv.reader(text, dialect)]
         except UnicodeDecodeError:
             continue
-    else:
-        raise DomainError("the CSV file is neither UTF-8 nor GB18030 text", field="file")
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel  # type: ignore[assignment]
-    return [list(row) for row in csv.reader(io.StringIO(text), dialect)]
+        finally:
+            text.detach()  # the caller owns the file
+    raise DomainError("the CSV file is neither UTF-8 nor GB18030 text", field="file")
 
 
-def read_sheet(content: bytes, filename: str, score: Callable[[str], bool]) -> Sheet:
+def read_sheet(content: bytes | BinaryIO, filename: str, score: Callable[[str], bool]) -> Sheet:
     """Find the header row (the one of the first rows where most cells ``score`` as known
     column names, combining a merged group header above with its sub-headers) and return
-    the rows below it."""
+    the rows below it. ``content`` is the file's bytes or a seekable binary file (an upload
+    spooled to disk is read from there, not copied into memory)."""
     name = filename.lower()
+    source = io.BytesIO(content) if isinstance(content, bytes) else content
     if name.endswith(".xlsx"):
-        grid = _read_xlsx(content)
+        grid = _read_xlsx(source)
     elif name.endswith((".csv", ".txt")):
-        grid = _read_csv(content)
+        grid = _read_csv(source)
     else:
         raise DomainError("upload an .xlsx or .csv file", field="file")
     if len(grid) > MAX_ROWS:

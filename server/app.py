@@ -30,8 +30,13 @@ from server.routes import (
     trackers,
 )
 
-# Paths whose bodies may exceed the general limit (streamed uploads).
-UPLOAD_PREFIXES = ("/api/v1/ingest/recordings",)
+
+def upload_limits(settings: Settings) -> dict[str, int]:
+    """Paths whose bodies may exceed the general limit (uploads) and their own limits."""
+    return {
+        "/api/v1/ingest/recordings": settings.max_upload_bytes,
+        "/api/v1/import": settings.max_import_bytes,
+    }
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -53,8 +58,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.add_middleware(
         BodyLimitMiddleware,
         default_limit=settings.max_body_bytes,
-        upload_limit=settings.max_upload_bytes,
-        upload_prefixes=UPLOAD_PREFIXES,
+        prefix_limits=upload_limits(settings),
     )
     app.add_middleware(RequestLogMiddleware)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -33,22 +34,25 @@ async def _send_json(send: Send, status: int, detail: str) -> None:
 
 
 class BodyLimitMiddleware:
-    """Refuses bodies over the limit (413) before a route reads them; upload paths get a larger limit."""
+    """Refuses bodies over the limit (413) before a route reads them; upload paths have their own
+    limits (``prefix_limits``: path prefix → bytes; the longest matching prefix wins)."""
 
-    def __init__(
-        self, app: ASGIApp, *, default_limit: int, upload_limit: int, upload_prefixes: tuple[str, ...]
-    ):
+    def __init__(self, app: ASGIApp, *, default_limit: int, prefix_limits: Mapping[str, int]):
         self.app = app
         self.default_limit = default_limit
-        self.upload_limit = upload_limit
-        self.upload_prefixes = upload_prefixes
+        self.prefix_limits = sorted(prefix_limits.items(), key=lambda item: -len(item[0]))
+
+    def limit_for(self, path: str) -> int:
+        return next(
+            (limit for prefix, limit in self.prefix_limits if path.startswith(prefix)), self.default_limit
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")
-        limit = self.upload_limit if path.startswith(self.upload_prefixes) else self.default_limit
+        limit = self.limit_for(path)
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None:
             try:

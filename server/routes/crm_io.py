@@ -42,7 +42,7 @@ def post_import(
     return import_table(
         session,
         actor=user,
-        content=file.file.read(),
+        content=file.file,  # spooled to a temporary file by the multipart parser
         filename=file.filename or "",
         options=options,
         now=utcnow(),
