@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 from starlette.requests import Request
 
 from crm.org import User
@@ -50,7 +52,20 @@ def with_query(request: Request, **params: str | None) -> str:
     return request.url.path + ("?" + urlencode(items) if items else "")
 
 
+def rep_options(reps: Iterable[Any], selected: int | None = None) -> Markup:
+    """``<option>``s of a rep picker (rows with ``id``, ``display_name``, ``username``), built in one
+    pass: an organisation may list thousands of reps, too many for a template loop on every page."""
+    return Markup(
+        "".join(
+            f'<option value="{int(r.id)}"{" selected" if r.id == selected else ""}>'
+            f"{escape(r.display_name or r.username)}</option>"
+            for r in reps
+        )
+    )
+
+
 _env.globals["static"] = static_url
+_env.globals["rep_options"] = rep_options
 _env.globals["with_query"] = with_query
 _env.globals["locales"] = LOCALES
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -13,14 +15,16 @@ from crm.access import scope
 from crm.customers import Customer
 from crm.locations import RepPosition
 from crm.org import User
+from crm.types import utcnow
 from dashboard.auth import page_roles
 from dashboard.clusters import BBox, customer_layer
 from dashboard.i18n import Translator, request_locale
 from dashboard.maps import TILE_SOURCES, base_map, embed, remember_tiles, tiles_choice
 from dashboard.nav import MANAGERS
 from dashboard.web import render
-from server.deps import SessionDep
-from server.locations.positions import Freshness, Motion
+from lbs.coords import CoordSystem, convert_many
+from server.deps import SessionDep, SettingsDep
+from server.locations.positions import Freshness, LiveRep, Motion, live_reps
 
 router = APIRouter(include_in_schema=False)
 ManagerUser = Annotated[User, Depends(page_roles(*MANAGERS))]
@@ -64,6 +68,51 @@ def live_map(
         messages=t.messages("live") | t.messages("dispatch"),
     )
     return remember_tiles(request, response)
+
+
+# Columns of each rep row in ``/map/live.json`` (the page script reads them by position).
+LIVE_FIELDS = ("id", "name", "lat", "lon", "time", "freshness", "state", "battery_pct", "charging", "visiting")
+
+
+def live_payload(reps: list[LiveRep], coords: CoordSystem) -> bytes:
+    """Compact JSON of the live reps: one array per rep, times as epoch seconds (the page works out
+    ages itself), so that an unchanged fleet gives the same bytes and the same ETag."""
+    points = [(r.position.lat, r.position.lon) for r in reps]
+    shown = points if coords is CoordSystem.WGS84 else convert_many(points, CoordSystem.WGS84, coords)
+    rows = [
+        [
+            p.rep_user_id,
+            r.name,
+            round(lat, 6),
+            round(lon, 6),
+            int(p.time.timestamp()),
+            r.freshness,
+            r.motion,
+            None if p.battery_pct is None else round(p.battery_pct),
+            p.charging,
+            r.visiting_customer_id,
+        ]
+        for r, p, (lat, lon) in zip(reps, (r.position for r in reps), shown, strict=True)
+    ]
+    document = {"coords": coords.value, "fields": LIVE_FIELDS, "reps": rows}
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+@router.get("/map/live.json")
+def live_positions(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: ManagerUser,
+    coords: CoordSystem = CoordSystem.WGS84,
+) -> Response:
+    """The live map's polling source: the reps of ``live_reps``, compact, with an ETag (304 when unchanged)."""
+    body = live_payload(live_reps(session, actor=user, settings=settings, now=utcnow()), coords)
+    etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
 
 
 @router.get("/map/customers.geojson")

@@ -97,7 +97,7 @@ def pipeline_page(
         "pipeline": chosen,
         "view": view,
         "stages": stages_of(session, chosen.id) if chosen else [],  # type: ignore[arg-type]
-        "reps": visible_reps(session, user) if is_manager(user) else [],
+        "reps": visible_reps(session, user) if is_manager(user) and view == "list" else [],
         "messages": t.messages("pipeline"),
     }
     items: list[OpportunityView] = []

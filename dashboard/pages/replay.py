@@ -26,27 +26,18 @@ from server.locations.views import RepDayRead, rep_day_view
 router = APIRouter(include_in_schema=False)
 ManagerUser = Annotated[User, Depends(page_roles(*MANAGERS))]
 
-TRACK_COLOUR = "#1565c0"
-PLAN_COLOUR = "#6d4c41"
-
-
 def replay_map(view: RepDayRead | None, tiles: Tiles, fallback: tuple[float, float]) -> folium.Map:
-    """The base map with the track and the planned route; markers are added by the page script.
+    """The base map fitted to the day; the page script draws the track, the plan and the markers from
+    the day's JSON (so the track is sent once, not also as folium's script).
 
-    Coordinates in ``view`` are already in the tiles' system, so the centre is given as such.
+    Coordinates in ``view`` are already in the tiles' system, so the bounds are given as such.
     """
     fmap = base_map(fallback, 12, tiles)
     if view is None:
         return fmap
-    line = [(lat, lon) for lon, lat in view.track["coordinates"]]
-    planned = [(v["lat"], v["lon"]) for v in (view.plan or {}).get("visits", []) if v["lat"] is not None]
-    if len(planned) > 1:
-        folium.PolyLine(planned, color=PLAN_COLOUR, weight=3, dash_array="8 6", opacity=0.8).add_to(fmap)
-    if len(line) > 1:
-        folium.PolyLine(line, color=TRACK_COLOUR, weight=4, opacity=0.85).add_to(fmap)
     points = (
-        line
-        + planned
+        [(lat, lon) for lon, lat in view.track["coordinates"]]
+        + [(v["lat"], v["lon"]) for v in (view.plan or {}).get("visits", []) if v["lat"] is not None]
         + [(s["lat"], s["lon"]) for s in view.stops]
         + [(c["lat"], c["lon"]) for c in view.checkins]
     )

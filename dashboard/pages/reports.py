@@ -21,7 +21,7 @@ from crm.locations import Checkin
 from crm.org import Role, User
 from crm.reports import FunnelStage, summary_report
 from crm.sales_docs import AgeingRow
-from crm.targets import ProgressRow, leaderboard, target_progress
+from crm.targets import ProgressRow, Target, leaderboard, target_progress
 from dashboard.auth import page_roles
 from dashboard.charts import BarChart, Row, bar_chart
 from dashboard.formatting import Formatter
@@ -46,6 +46,12 @@ def checkins_by_rep(session: Session, actor: User, start: datetime, end: datetim
         .group_by(Checkin.rep_user_id)
     )
     return dict(rows.all())  # type: ignore[arg-type]
+
+
+def has_targets(session: Session, actor: User, month: date) -> bool:
+    """Whether any target the actor sees is set for the month (progress counts a month of activity)."""
+    stmt = scope(select(Target.id), actor, Target).where(Target.month == month.replace(day=1)).limit(1)
+    return session.exec(stmt).first() is not None
 
 
 def metric_text(fmt: Formatter, metric: str, value: Any) -> str:
@@ -157,7 +163,7 @@ def reports_page(
         rows.sort(key=lambda r: (-r["checkins"], r["user_id"]))
     for rank, row in enumerate(rows, start=1):
         row["rank"] = rank
-    progress = target_progress(session, actor=user, month=start, zone=zone)
+    progress = target_progress(session, actor=user, month=start, zone=zone) if has_targets(session, user, start) else []
     names = user_names(session, user, (p.user_id for p in progress))
     t = Translator(request_locale(request, user))
     fmt = Formatter(t, zone)

@@ -28,8 +28,10 @@
   }
 
   function describe(p) {
-    return [p.name, t("live.freshness." + p.freshness) + " · " + t("live.state." + p.state), ago(p.age_s), battery(p)]
-      .filter(Boolean).join("<br>");
+    const age = Math.max(0, Math.round(Date.now() / 1000 - p.time));
+    /* text nodes: a rep's name is user input, never markup */
+    const lines = [p.name, t("live.freshness." + p.freshness) + " · " + t("live.state." + p.state), ago(age), battery(p)];
+    return el("div", {}, lines.filter(Boolean).map(function (line) { return el("div", { text: line }); }));
   }
 
   function style(p) {
@@ -37,20 +39,22 @@
     return { renderer: renderer, radius: 8, weight: 3, color: RING[p.state] || "#263238", fillColor: FILL[p.freshness] || "#8a949e", fillOpacity: 0.95, dashArray: low ? "3 3" : null };
   }
 
-  function updateReps(collection) {
+  function updateReps(live) {
     const seen = new Set();
-    collection.features.forEach(function (feature) {
-      const p = feature.properties;
-      const latlng = [feature.geometry.coordinates[1], feature.geometry.coordinates[0]];
+    const fields = live.fields;
+    live.reps.forEach(function (row) {
+      const p = {};
+      fields.forEach(function (name, i) { p[name] = row[i]; });
+      const latlng = [p.lat, p.lon];
       seen.add(p.id);
       props.set(p.id, p);
       let marker = markers.get(p.id);
       if (marker) {
         marker.setLatLng(latlng);
         marker.setStyle(style(p));
-        marker.setTooltipContent(describe(p));
       } else {
-        marker = L.circleMarker(latlng, style(p)).bindTooltip(describe(p)).addTo(repLayer);
+        /* the tooltip is written when it opens, so the age it shows is current */
+        marker = L.circleMarker(latlng, style(p)).bindTooltip(function () { return describe(props.get(p.id)); }).addTo(repLayer);
         markers.set(p.id, marker);
       }
     });
@@ -87,9 +91,22 @@
     }));
   }
 
+  /* Polled with the browser's cache: an unchanged fleet is a 304 with the same ETag, and nothing is redrawn. */
+  let lastTag = null;
+  async function fetchLive() {
+    const response = await fetch("/map/live.json?coords=" + root.dataset.coords, { credentials: "same-origin", cache: "no-cache", headers: { Accept: "application/json" } });
+    if (response.status === 401) window.location.assign("/login?next=" + encodeURIComponent(location.pathname + location.search));
+    if (!response.ok) throw new Error(response.statusText);
+    const tag = response.headers.get("ETag");
+    if (tag && tag === lastTag) return null;
+    lastTag = tag;
+    return response.json();
+  }
+
   async function pollReps() {
     try {
-      updateReps(await api("GET", "/api/v1/locations/live?coords=" + root.dataset.coords));
+      const live = await fetchLive();
+      if (live) updateReps(live);
       document.getElementById("live-updated").textContent = t("live.updated", { time: window.fieldcrm.clock(new Date().toISOString()) });
     } catch (exc) {
       document.getElementById("live-updated").textContent = exc.message;

@@ -17,6 +17,15 @@
   window.fieldcrmReplay = { stops: 0, checkins: 0, trackPoints: 0 };
   if (!view) return;
 
+  /* the planned route (dashed) under the track actually driven */
+  const planned = ((view.plan && view.plan.visits) || []).filter(function (v) { return v.lat !== null; });
+  if (planned.length > 1) {
+    L.polyline(planned.map(function (v) { return [v.lat, v.lon]; }), { color: "#6d4c41", weight: 3, dashArray: "8 6", opacity: 0.8 }).addTo(map);
+  }
+  if (view.track.coordinates.length > 1) {
+    L.polyline(view.track.coordinates.map(function (c) { return [c[1], c[0]]; }), { color: "#1565c0", weight: 4, opacity: 0.85 }).addTo(map);
+  }
+
   view.stops.forEach(function (s) {
     L.circleMarker([s.lat, s.lon], { radius: 9, weight: 2, color: "#263238", fillColor: "#eceff1", fillOpacity: 0.9 })
       .bindTooltip(tip([(s.customer ? s.customer.name : text["replay.unknown_place"]), clock(s.start) + "–" + clock(s.end) + " · " + minutes(s.duration_s)]))
