@@ -47,6 +47,7 @@ from crm.customers import ContactPhone, Customer  # noqa: E402
 from crm.devices import Device  # noqa: E402
 from crm.linking import load_phone_book  # noqa: E402
 from crm.org import Division, Role, User  # noqa: E402
+from crm.timeline import TimelineEvent  # noqa: E402
 from server.auth.models import TokenKind  # noqa: E402
 from server.auth.service import issue_device_token, issue_user_token  # noqa: E402
 from server.db import make_engine  # noqa: E402
@@ -142,6 +143,7 @@ def seed_org(engine: Engine, contacts: int) -> dict[str, Any]:
                 for i in chunk
             ]
             conn.execute(insert(ContactPhone), rows)
+        conn.exec_driver_sql("ANALYZE")  # statistics, as a database in use has them
     return ids | {"device_token": device_token, "user_token": user_token.secret, "first_customer": first}
 
 
@@ -353,39 +355,41 @@ def bench_linking(engine: Engine, seed: dict[str, Any], contacts: int, events: i
 def generate_timeline(
     engine: Engine, seed: dict[str, Any], total: int, hot_events: int, contacts: int
 ) -> int:
-    """Bulk SQL: ``hot_events`` for one customer, the rest spread over all customers."""
+    """Bulk SQL in chunks of a million rows, with the table's indexes dropped meanwhile and built
+    once at the end (as a restore would). Every ``total // hot_events``-th row is the hot
+    customer's, so its events are spread through the table and through time like a real
+    customer's; the others cycle over the remaining customers."""
     hot = seed["first_customer"]
-    division, rep = seed["division"], seed["rep"]
+    division, rep, every = seed["division"], seed["rep"], total // hot_events
     epoch = int(NOW.timestamp())
+    indexes = list(TimelineEvent.__table__.indexes)
+    if engine.dialect.name == "sqlite":
+        source = "WITH RECURSIVE s(n) AS (SELECT :first UNION ALL SELECT n + 1 FROM s WHERE n < :last) SELECT n FROM s"
+        at = "datetime(:epoch - n * 7, 'unixepoch') || '.000000'"  # the format SQLAlchemy writes
+        data = '\'{"direction": "incoming"}\''
+    else:
+        source = "SELECT n FROM generate_series(:first, :last) AS n"
+        at = "to_timestamp(:epoch - n * 7)"
+        data = 'CAST(\'{"direction": "incoming"}\' AS json)'
+    insert_sql = text(
+        "INSERT INTO timeline_event (customer_id, division_id, occurred_at, kind, source_table, source_id, "
+        "actor_user_id, summary, data, created_at) "
+        f"SELECT CASE WHEN n % {every} = 0 THEN {hot} ELSE {hot} + 1 + n % {contacts - 1} END, {division}, "
+        f"{at}, CASE WHEN n % 2 = 0 THEN 'sms' ELSE 'call' END, "
+        "CASE WHEN n % 2 = 0 THEN 'captured_sms' ELSE 'captured_call' END, n, "
+        f"{rep}, 'summary ' || n, {data}, {at} FROM ({source}) AS g"
+    )
     with engine.begin() as conn:
-        if engine.dialect.name == "sqlite":
-            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            source = (
-                "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < :count) "
-                "SELECT n FROM s"
-            )
-            at = "datetime(:epoch - n * :step, 'unixepoch') || '.000000'"  # the format SQLAlchemy writes
-            data = '\'{{"direction": "incoming"}}\''  # braces doubled for str.format below
-        else:
-            source = "SELECT n FROM generate_series(1, :count) AS n"
-            at = "to_timestamp(:epoch - n * :step)"
-            data = 'CAST(\'{{"direction": "incoming"}}\' AS json)'
-        insert_sql = (
-            "INSERT INTO timeline_event (customer_id, division_id, occurred_at, kind, source_table, source_id, "
-            "actor_user_id, summary, data, created_at) "
-            f"SELECT {{customer}}, {division}, {at}, CASE WHEN n % 2 = 0 THEN 'sms' ELSE 'call' END, "
-            "CASE WHEN n % 2 = 0 THEN 'captured_sms' ELSE 'captured_call' END, n, "
-            f"{rep}, 'summary ' || n, {data}, {at} FROM ({source}) AS g"
-        )
-        conn.execute(text(insert_sql.format(customer=hot)), {"count": hot_events, "epoch": epoch, "step": 61})
-        rest = total - hot_events
-        for start in range(0, rest, 1_000_000):
-            count = min(1_000_000, rest - start)
-            customer = f"{hot} + 1 + ((n + {start}) % {contacts - 1})"
-            conn.execute(
-                text(insert_sql.format(customer=customer)), {"count": count, "epoch": epoch, "step": 7}
-            )
-            console.log(f"timeline rows: {hot_events + start + count:,}")
+        for index in indexes:
+            index.drop(conn)
+    for first in range(1, total + 1, 1_000_000):
+        last = min(total, first + 999_999)
+        with engine.begin() as conn:
+            conn.execute(insert_sql, {"first": first, "last": last, "epoch": epoch})
+        console.log(f"timeline rows: {last:,}")
+    with engine.begin() as conn:
+        for index in indexes:
+            index.create(conn)
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(

@@ -20,7 +20,6 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
-from itertools import chain
 from typing import Any
 
 from sqlalchemy import JSON, String, Table
@@ -85,14 +84,15 @@ def _execute(session: Session, table: Table, columns: Columns, tail: str) -> lis
         return cursor.fetchall() if cursor.description else []
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     group = "(" + ", ".join([mark] * len(names)) + ")"
-    rows = list(zip(*values, strict=True))
-    per_statement = max(1, MAX_SQLITE_PARAMS // len(names))
+    width, count = len(names), len(values[0])
+    per_statement = max(1, MAX_SQLITE_PARAMS // width)
     returned: list[tuple[Any, ...]] = []
-    for start in range(0, len(rows), per_statement):
-        chunk = rows[start : start + per_statement]
-        cursor.execute(
-            f"{head} VALUES {', '.join([group] * len(chunk))} {tail}", list(chain.from_iterable(chunk))
-        )
+    for start in range(0, count, per_statement):
+        rows = min(per_statement, count - start)
+        params: list[Any] = [None] * (rows * width)
+        for position, column in enumerate(values):  # row-major, filled a column at a time
+            params[position::width] = column[start : start + rows]
+        cursor.execute(f"{head} VALUES {', '.join([group] * rows)} {tail}", params)
         if cursor.description:
             returned += cursor.fetchall()
     return returned

@@ -41,6 +41,7 @@ logger = get_logger("ingest")
 #: Android did not exist before this; a record older than it has a broken clock or value.
 OLDEST = datetime(2000, 1, 1, tzinfo=UTC)
 PHONE_ZONE_PROPERTY = "persist.sys.timezone"
+TIME_FIELDS = ("occurred_at", "sent_at")  # of SMS and call records (calls have no sent_at)
 
 
 class Rejected(Exception):
@@ -131,24 +132,45 @@ def decode(schema: type[RecordIn], raw: Any) -> Any:
         raise Rejected(first["msg"], where) from None
 
 
-def decode_batch(schema: type[RecordIn], raws: list[Any]) -> list[Any]:
-    """Each raw record decoded, or the :class:`Rejected` saying why not, in input order."""
+def decode_batch(schema: type[RecordIn], raws: list[Any], ctx: IngestContext) -> list[Any]:
+    """Each raw record decoded with its times checked, or the :class:`Rejected` saying why not, in
+    input order."""
     try:
-        return batch_adapter(schema).validate_python(raws)
-    except ValidationError:
-        pass  # some record is bad: find out which, and why, one by one
-    decoded: list[Any] = []
-    for raw in raws:
+        records = batch_adapter(schema).validate_python(raws)
+    except ValidationError:  # some record is bad: find out which, and why, one by one
+        records = []
+        for raw in raws:
+            try:
+                records.append(decode(schema, raw))
+            except Rejected as rejected:
+                records.append(rejected)
+    else:
+        if _times_in_range(records, ctx):
+            return records
+    checked: list[Any] = []
+    for record in records:
         try:
-            decoded.append(decode(schema, raw))
+            if not isinstance(record, Rejected):
+                check_times(record, ctx)
+            checked.append(record)
         except Rejected as rejected:
-            decoded.append(rejected)
-    return decoded
+            checked.append(rejected)
+    return checked
 
 
-def check_times(
-    record: RecordIn, ctx: IngestContext, fields: tuple[str, ...] = ("occurred_at", "sent_at")
-) -> None:
+def _times_in_range(
+    records: list[RecordIn], ctx: IngestContext, fields: tuple[str, ...] = TIME_FIELDS
+) -> bool:
+    """Whether every time of every record passes :func:`check_times` (the usual case, seen at once)."""
+    latest = ctx.now + ctx.max_skew
+    for name in fields:
+        values = [value for record in records if (value := getattr(record, name, None)) is not None]
+        if values and (min(values) < OLDEST or max(values) > latest):
+            return False
+    return True
+
+
+def check_times(record: RecordIn, ctx: IngestContext, fields: tuple[str, ...] = TIME_FIELDS) -> None:
     latest = ctx.now + ctx.max_skew
     for name in fields:
         value = getattr(record, name, None)
@@ -248,16 +270,13 @@ def ingest_batch(
     seen: set[str] = set()
 
     # decode + validate, dedupe (within the batch; against stored rows at insert time) + normalise
-    for index, (raw, record) in enumerate(zip(records, decode_batch(source.schema, records), strict=True)):
-        try:
-            if isinstance(record, Rejected):
-                raise record
-            check_times(record, ctx)
-        except Rejected as rejected:
+    decoded = decode_batch(source.schema, records, ctx)
+    for index, (raw, record) in enumerate(zip(records, decoded, strict=True)):
+        if isinstance(record, Rejected):
             results[index] = _result(
-                index, _source_id(raw), "rejected", reason=rejected.reason, field=rejected.field
+                index, _source_id(raw), "rejected", reason=record.reason, field=record.field
             )
-            rejected_rows.append(quarantine_row(ctx, source.name, raw, rejected))
+            rejected_rows.append(quarantine_row(ctx, source.name, raw, record))
             continue
         key = source_key(ctx.secret, source.name, *source.key_parts(record))
         if key in seen:
