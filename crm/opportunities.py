@@ -14,6 +14,7 @@ from crm.actors import acting_division, is_manager
 from crm.customer_service import visible_customer
 from crm.customers import Contact, Customer
 from crm.errors import DomainError, Forbidden, NotFound
+from crm.lost_reasons import resolve_lost_reason
 from crm.money import money
 from crm.org import User
 from crm.paging import Page, Sort, fetch_page, pick_sort
@@ -50,7 +51,10 @@ class OpportunityUpdate(Input):
 
 class StageMove(Input):
     stage_id: int
-    lost_reason: str = Field(default="", max_length=200)
+    lost_reason_id: int | None = Field(
+        default=None, description="One of the division's lost reasons; none: other (say why in lost_reason)."
+    )
+    lost_reason: str = Field(default="", max_length=200, description="Other: why; a listed reason: a remark.")
 
 
 class OpportunityView(View):
@@ -67,6 +71,7 @@ class OpportunityView(View):
     expected_close: date | None
     status: OpportunityStatus
     lost_reason: str
+    lost_reason_id: int | None
     closed_at: datetime | None
     last_activity_at: datetime | None
     created_at: datetime
@@ -206,15 +211,22 @@ def editable_opportunity(session: Session, actor: User, opportunity_id: int) -> 
 def move_stage(
     session: Session, *, actor: User, opportunity_id: int, move: StageMove, now: datetime
 ) -> Opportunity:
-    """Move to a stage; a won stage closes it as won (the customer's last deal), a lost one needs a reason."""
+    """Move to a stage; a won stage closes it as won (the customer's last deal), a lost one needs a
+    reason from the division's list or "other" with a text."""
     opp = editable_opportunity(session, actor, opportunity_id)
     pipeline = session.get(Pipeline, opp.pipeline_id)
     stage = _stage(session, pipeline, move.stage_id)  # type: ignore[arg-type]
     before = session.get(PipelineStage, opp.stage_id)
     if stage.id == opp.stage_id:
         raise DomainError("the opportunity is in this stage already", field="stage_id")
-    if stage.is_lost and not move.lost_reason.strip():
-        raise DomainError("say why the opportunity was lost", field="lost_reason")
+    if stage.is_lost:
+        opp.lost_reason_id, opp.lost_reason = resolve_lost_reason(
+            session, opp.division_id, move.lost_reason_id, move.lost_reason
+        )
+    elif move.lost_reason_id is not None:
+        raise DomainError("only a lost stage takes a lost reason", field="lost_reason_id")
+    else:
+        opp.lost_reason_id, opp.lost_reason = None, ""
     opp.stage_id = stage.id  # type: ignore[assignment]
     opp.probability = stage.probability
     opp.status = (
@@ -224,7 +236,6 @@ def move_stage(
         if stage.is_lost
         else OpportunityStatus.open
     )
-    opp.lost_reason = move.lost_reason.strip() if stage.is_lost else ""
     opp.closed_at = now if (stage.is_won or stage.is_lost) else None
     opp.updated_at = opp.last_activity_at = now
     session.add(opp)

@@ -44,6 +44,9 @@ class PipelineStage(SQLModel, table=True):
     probability: int = Field(description="Default win probability in percent.")
     is_won: bool = False
     is_lost: bool = False
+    retired_at: datetime | None = Field(
+        default=None, sa_type=UTCDateTime, description="Deleted from the pipeline; kept for the history."
+    )
 
 
 class OpportunityStatus(StrEnum):
@@ -74,6 +77,9 @@ class Opportunity(SQLModel, table=True):
     expected_close: date | None = None
     status: OpportunityStatus = Field(default=OpportunityStatus.open, sa_type=String(8))
     lost_reason: str = Field(default="", max_length=200)
+    lost_reason_id: int | None = Field(
+        default=None, foreign_key="lost_reason.id", description="NULL when lost for another reason (text)."
+    )
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_activity_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
@@ -128,10 +134,11 @@ def add_stages(
 
 
 def stages_of(session: Session, pipeline_id: int) -> list[PipelineStage]:
+    """The pipeline's stages in order (without deleted ones)."""
     return list(
         session.exec(
             select(PipelineStage)
-            .where(PipelineStage.pipeline_id == pipeline_id)
-            .order_by(PipelineStage.position)
+            .where(PipelineStage.pipeline_id == pipeline_id, PipelineStage.retired_at.is_(None))
+            .order_by(PipelineStage.position, PipelineStage.id)
         )
     )

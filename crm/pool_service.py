@@ -8,6 +8,7 @@ The daily cap is a guarded counter update, which also serialises one rep's own c
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import Field
@@ -17,6 +18,7 @@ from sqlmodel import Session, select
 
 from crm.access import get_visible, scope
 from crm.actors import require_manager
+from crm.config_audit import audit_config
 from crm.customer_service import editable_customer, visible_customer
 from crm.customers import Customer
 from crm.errors import Conflict, DomainError, Forbidden, NotFound
@@ -225,8 +227,33 @@ def _apply_rules(pool: CustomerPool, rules: PoolRules) -> None:
         setattr(pool, key, [str(r) for r in value] if key == "claim_roles" else value)
 
 
+def _save(session: Session, pool: CustomerPool) -> None:
+    session.add(pool)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        session.rollback()
+        raise Conflict("a pool with this name exists", field="name") from exc
+
+
+def _audit_pool(
+    session: Session, actor: User, pool: CustomerPool, action: str, before: dict[str, Any] | None, ip: str
+) -> None:
+    after = PoolView.model_validate(pool).model_dump(mode="json", exclude={"id", "division_id"})
+    audit_config(
+        session,
+        actor=actor,
+        action=action,
+        target_type="customer_pool",
+        target_id=pool.id,  # type: ignore[arg-type]
+        division_id=pool.division_id,
+        detail={"before": before, "after": after},
+        ip=ip,
+    )
+
+
 def create_pool(
-    session: Session, *, actor: User, division_id: int, rules: PoolRules, now: datetime
+    session: Session, *, actor: User, division_id: int, rules: PoolRules, now: datetime, ip: str = ""
 ) -> PoolView:
     require_manager(actor, division_id)
     if not rules.name:
@@ -234,23 +261,24 @@ def create_pool(
     default_pool(session, division_id)
     pool = CustomerPool(division_id=division_id, name=rules.name, created_at=now, updated_at=now)
     _apply_rules(pool, rules)
-    session.add(pool)
-    try:
-        session.commit()
-    except IntegrityError as exc:
-        session.rollback()
-        raise Conflict("a pool with this name exists", field="name") from exc
+    _save(session, pool)
+    _audit_pool(session, actor, pool, "pool.create", None, ip)
+    session.commit()
     return PoolView.model_validate(pool)
 
 
-def update_pool(session: Session, *, actor: User, pool_id: int, rules: PoolRules, now: datetime) -> PoolView:
+def update_pool(
+    session: Session, *, actor: User, pool_id: int, rules: PoolRules, now: datetime, ip: str = ""
+) -> PoolView:
     pool = get_visible(session, actor, CustomerPool, pool_id)
     if pool is None:
         raise NotFound("no such pool", field="pool_id")
     require_manager(actor, pool.division_id)
+    before = PoolView.model_validate(pool).model_dump(mode="json", exclude={"id", "division_id"})
     _apply_rules(pool, rules)
     pool.updated_at = now
-    session.add(pool)
+    _save(session, pool)
+    _audit_pool(session, actor, pool, "pool.update", before, ip)
     session.commit()
     return PoolView.model_validate(pool)
 

@@ -20,9 +20,11 @@ from sqlmodel import Session, SQLModel, select
 from crm.access import get_visible, scope
 from crm.activities import Activity, ActivityCreate, ActivityKind, ActivityStatus, create_activity
 from crm.actors import is_manager, require_manager
+from crm.config_audit import audit_config
 from crm.customer_service import visible_customer
 from crm.customers import Contact, Customer
 from crm.errors import Conflict, DomainError, Forbidden, NotFound
+from crm.grades import check_grade
 from crm.notifications import division_heads, notify
 from crm.org import Role, User
 from crm.paging import Page, Sort, fetch_page
@@ -187,9 +189,21 @@ NOTIFY_TARGETS = {"owner", "division_head", "division_admin"}
 # --- configuration ------------------------------------------------------------------------------
 
 
-def set_sla(session: Session, *, actor: User, division_id: int, data: SlaIn) -> SlaPolicy:
+def _sla_detail(policy: SlaPolicy) -> dict[str, object]:
+    return {
+        "grade": policy.grade,
+        "kind": policy.kind,
+        "response_hours": policy.response_hours,
+        "resolve_hours": policy.resolve_hours,
+    }
+
+
+def set_sla(session: Session, *, actor: User, division_id: int, data: SlaIn, ip: str = "") -> SlaPolicy:
+    """Set the response/resolve hours for a grade and/or ticket kind (none: any) of the division."""
     require_manager(actor, division_id)
-    grade = data.grade.upper() if data.grade else None
+    if data.response_hours > data.resolve_hours:
+        raise DomainError("the first response cannot be due after the resolution", field="response_hours")
+    grade = check_grade(session, division_id, data.grade) if data.grade else None
     kind = str(data.kind) if data.kind else None
     policy = session.exec(
         select(SlaPolicy).where(
@@ -198,27 +212,102 @@ def set_sla(session: Session, *, actor: User, division_id: int, data: SlaIn) -> 
             SlaPolicy.kind.is_(None) if kind is None else SlaPolicy.kind == kind,
         )
     ).first() or SlaPolicy(division_id=division_id, grade=grade, kind=kind, response_hours=0, resolve_hours=0)
+    before = _sla_detail(policy) if policy.id is not None else None
     policy.response_hours, policy.resolve_hours = data.response_hours, data.resolve_hours
     session.add(policy)
+    session.flush()
+    audit_config(
+        session,
+        actor=actor,
+        action="sla.set",
+        target_type="sla_policy",
+        target_id=policy.id,  # type: ignore[arg-type]
+        division_id=division_id,
+        detail={"before": before, "after": _sla_detail(policy)},
+        ip=ip,
+    )
     session.commit()
     return policy
 
 
-def set_strategy(session: Session, *, actor: User, division_id: int, data: StrategyIn) -> ServiceStrategy:
+def list_sla(session: Session, *, actor: User, division_id: int) -> list[SlaPolicy]:
+    """The division's SLA policies (tickets without a matching one: 4 h / 24 h)."""
+    return list(
+        session.exec(
+            scope(select(SlaPolicy), actor, SlaPolicy)
+            .where(SlaPolicy.division_id == division_id)
+            .order_by(SlaPolicy.grade, SlaPolicy.kind, SlaPolicy.id)
+        )
+    )
+
+
+def delete_sla(session: Session, *, actor: User, policy_id: int, ip: str = "") -> None:
+    """Remove a policy; open tickets keep their deadlines, new ones fall back to a broader policy."""
+    policy = get_visible(session, actor, SlaPolicy, policy_id)
+    if policy is None:
+        raise NotFound("no such SLA policy", field="policy_id")
+    require_manager(actor, policy.division_id)
+    audit_config(
+        session,
+        actor=actor,
+        action="sla.delete",
+        target_type="sla_policy",
+        target_id=policy_id,
+        division_id=policy.division_id,
+        detail={"before": _sla_detail(policy), "after": None},
+        ip=ip,
+    )
+    session.delete(policy)
+    session.commit()
+
+
+def set_strategy(
+    session: Session, *, actor: User, division_id: int, data: StrategyIn, ip: str = ""
+) -> ServiceStrategy:
     require_manager(actor, division_id)
     unknown = set(data.notify) - NOTIFY_TARGETS
     if unknown:
         raise DomainError(f"notify may name {', '.join(sorted(NOTIFY_TARGETS))}", field="notify")
-    grade = data.grade.upper()
+    grade = check_grade(session, division_id, data.grade)
     strategy = session.exec(
         select(ServiceStrategy).where(
             ServiceStrategy.division_id == division_id, ServiceStrategy.grade == grade
         )
     ).first() or ServiceStrategy(division_id=division_id, grade=grade)
+    before = (
+        {"visit_every_days": strategy.visit_every_days, "notify": strategy.notify}
+        if strategy.id is not None
+        else None
+    )
     strategy.visit_every_days, strategy.notify = data.visit_every_days, list(dict.fromkeys(data.notify))
     session.add(strategy)
+    session.flush()
+    audit_config(
+        session,
+        actor=actor,
+        action="strategy.set",
+        target_type="service_strategy",
+        target_id=strategy.id,  # type: ignore[arg-type]
+        division_id=division_id,
+        detail={
+            "grade": grade,
+            "before": before,
+            "after": {"visit_every_days": strategy.visit_every_days, "notify": strategy.notify},
+        },
+        ip=ip,
+    )
     session.commit()
     return strategy
+
+
+def list_strategies(session: Session, *, actor: User, division_id: int) -> list[ServiceStrategy]:
+    return list(
+        session.exec(
+            scope(select(ServiceStrategy), actor, ServiceStrategy)
+            .where(ServiceStrategy.division_id == division_id)
+            .order_by(ServiceStrategy.grade)
+        )
+    )
 
 
 def sla_for(session: Session, division_id: int, grade: str, kind: str) -> tuple[float, float]:

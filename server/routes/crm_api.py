@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from server.routes import (
     crm_campaigns,
+    crm_config,
     crm_customers,
     crm_io,
     crm_people,
@@ -25,5 +26,6 @@ for module in (
     crm_io,
     crm_reports,
     crm_campaigns,
+    crm_config,
 ):
     router.include_router(module.router)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import Field
 
 from crm.customer_service import CustomerDetail, get_customer
@@ -19,7 +19,7 @@ from crm.pool_service import (
     update_pool,
 )
 from crm.types import utcnow
-from server.deps import CurrentUser, SessionDep, SettingsDep
+from server.deps import CurrentUser, SessionDep, SettingsDep, client_ip
 from server.routes.schemas import Read, Strict
 
 router = APIRouter(prefix="/api/v1", tags=["pool"])
@@ -63,14 +63,18 @@ def get_pools(session: SessionDep, user: CurrentUser) -> list[PoolView]:
 
 
 @router.post("/pools", response_model=PoolView, status_code=201)
-def post_pool(body: PoolCreate, session: SessionDep, user: CurrentUser) -> PoolView:
+def post_pool(body: PoolCreate, request: Request, session: SessionDep, user: CurrentUser) -> PoolView:
     rules = PoolRules.model_validate(body.model_dump(exclude_unset=True, exclude={"division_id"}))
-    return create_pool(session, actor=user, division_id=body.division_id, rules=rules, now=utcnow())
+    return create_pool(
+        session, actor=user, division_id=body.division_id, rules=rules, now=utcnow(), ip=client_ip(request)
+    )
 
 
 @router.patch("/pools/{pool_id}", response_model=PoolView)
-def patch_pool(pool_id: int, body: PoolRules, session: SessionDep, user: CurrentUser) -> PoolView:
-    return update_pool(session, actor=user, pool_id=pool_id, rules=body, now=utcnow())
+def patch_pool(
+    pool_id: int, body: PoolRules, request: Request, session: SessionDep, user: CurrentUser
+) -> PoolView:
+    return update_pool(session, actor=user, pool_id=pool_id, rules=body, now=utcnow(), ip=client_ip(request))
 
 
 @router.post("/pools/{pool_id}/customers", response_model=Count)

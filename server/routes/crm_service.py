@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from crm.surveys import SurveyAnswer, SurveyView, answer_survey, send_survey, survey_view
 from crm.tickets import (
@@ -18,6 +18,9 @@ from crm.tickets import (
     assign_ticket,
     close_ticket,
     create_ticket,
+    delete_sla,
+    list_sla,
+    list_strategies,
     list_tickets,
     resolve_ticket,
     set_sla,
@@ -25,7 +28,7 @@ from crm.tickets import (
     start_ticket,
 )
 from crm.types import utcnow
-from server.deps import CurrentUser, SessionDep, SettingsDep
+from server.deps import CurrentUser, SessionDep, SettingsDep, client_ip
 from server.routes.crm_common import senders_from
 from server.routes.schemas import Read
 
@@ -102,14 +105,37 @@ def post_close(ticket_id: int, session: SessionDep, user: CurrentUser, settings:
     return ClosedTicket(**TicketView.model_validate(ticket).model_dump(), survey_status=survey.send_status)
 
 
+@router.get("/divisions/{division_id}/sla", response_model=list[SlaOut])
+def get_sla(division_id: int, session: SessionDep, user: CurrentUser) -> list[SlaOut]:
+    return [SlaOut.model_validate(p) for p in list_sla(session, actor=user, division_id=division_id)]
+
+
 @router.put("/divisions/{division_id}/sla", response_model=SlaOut)
-def put_sla(division_id: int, body: SlaIn, session: SessionDep, user: CurrentUser) -> SlaOut:
-    return SlaOut.model_validate(set_sla(session, actor=user, division_id=division_id, data=body))
+def put_sla(
+    division_id: int, body: SlaIn, request: Request, session: SessionDep, user: CurrentUser
+) -> SlaOut:
+    policy = set_sla(session, actor=user, division_id=division_id, data=body, ip=client_ip(request))
+    return SlaOut.model_validate(policy)
+
+
+@router.delete("/sla-policies/{policy_id}", status_code=204)
+def delete_sla_policy(policy_id: int, request: Request, session: SessionDep, user: CurrentUser) -> None:
+    delete_sla(session, actor=user, policy_id=policy_id, ip=client_ip(request))
+
+
+@router.get("/divisions/{division_id}/service-strategies", response_model=list[StrategyOut])
+def get_strategies(division_id: int, session: SessionDep, user: CurrentUser) -> list[StrategyOut]:
+    return [
+        StrategyOut.model_validate(s) for s in list_strategies(session, actor=user, division_id=division_id)
+    ]
 
 
 @router.put("/divisions/{division_id}/service-strategies", response_model=StrategyOut)
-def put_strategy(division_id: int, body: StrategyIn, session: SessionDep, user: CurrentUser) -> StrategyOut:
-    return StrategyOut.model_validate(set_strategy(session, actor=user, division_id=division_id, data=body))
+def put_strategy(
+    division_id: int, body: StrategyIn, request: Request, session: SessionDep, user: CurrentUser
+) -> StrategyOut:
+    strategy = set_strategy(session, actor=user, division_id=division_id, data=body, ip=client_ip(request))
+    return StrategyOut.model_validate(strategy)
 
 
 @router.get("/surveys/{token}", response_model=SurveyView)
