@@ -16,7 +16,7 @@ from crm.access import scope
 from crm.communications import CapturedCall, CapturedSms
 from crm.customers import Customer
 from crm.money import ZERO, money, money_sum
-from crm.org import User
+from crm.org import Role, User
 from crm.pipeline import Opportunity, OpportunityStatus
 from crm.sales_docs import Payment
 from crm.timeline import TimelineEvent
@@ -36,6 +36,24 @@ class RepStats:
     deals_won: int = 0
     won_amount: Decimal = ZERO
     revenue: Decimal = ZERO
+
+
+def ranking_viewer(actor: User) -> User:
+    """Whom a leaderboard's totals are counted for. A rep's leaderboard ranks their whole
+    division, so its totals are counted through the scope their division head has; only the
+    totals per rep leave this module (names and numbers, never the rows). Others count what
+    they see themselves. The returned user is never added to a session."""
+    if Role(actor.role) is not Role.rep:
+        return actor
+    return User(
+        id=actor.id,
+        username=actor.username,
+        password_hash="",
+        role=Role.division_head,
+        division_id=actor.division_id,
+        is_active=actor.is_active,
+        frozen_at=actor.frozen_at,
+    )
 
 
 def rep_stats(
@@ -121,4 +139,3 @@ def rep_stats(
         if (row := get(user_id)) is not None:
             row.revenue = money(amount)
     return stats
-

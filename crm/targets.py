@@ -14,7 +14,7 @@ from sqlmodel import Field as SQLField
 from sqlmodel import Session, SQLModel, select
 
 from crm.access import scope
-from crm.activity_stats import METRICS, RepStats, rep_stats
+from crm.activity_stats import METRICS, RepStats, ranking_viewer, rep_stats
 from crm.actors import require_manager
 from crm.errors import DomainError
 from crm.money import MONEY, money
@@ -113,9 +113,14 @@ def _actual(stats: RepStats | None, metric: TargetMetric) -> Decimal:
 def target_progress(
     session: Session, *, actor: User, month: date, zone: str = "Asia/Shanghai"
 ) -> list[ProgressRow]:
-    """Each visible target of the month with what was achieved (division targets: the sum of its reps)."""
+    """Each visible target of the month with what was achieved (division targets: the sum of its
+    reps, also when a rep looks at them)."""
     start, end = month_bounds(month, zone)
     stats = rep_stats(session, actor=actor, start=start, end=end, zone=zone)
+    viewer = ranking_viewer(actor)
+    division_stats = (
+        stats if viewer is actor else rep_stats(session, actor=viewer, start=start, end=end, zone=zone)
+    )
     targets = session.exec(
         scope(select(Target), actor, Target)
         .where(Target.month == month.replace(day=1))
@@ -128,7 +133,7 @@ def target_progress(
         else:
             members = set(session.scalars(select(User.id).where(User.division_id == target.division_id)))
             actual = sum(
-                (_actual(s, target.metric) for uid, s in stats.items() if uid in members), Decimal(0)
+                (_actual(s, target.metric) for uid, s in division_stats.items() if uid in members), Decimal(0)
             )
         rows.append(
             ProgressRow(
@@ -151,10 +156,11 @@ def leaderboard(
     sort: str = "revenue",
     zone: str = "Asia/Shanghai",
 ) -> list[LeaderRow]:
-    """Reps ranked by ``sort`` over a period (what the actor may see: reps see themselves)."""
+    """Reps ranked by ``sort`` over a period: a rep sees the ranking of their division (names
+    and totals only), managers their division, executives every division."""
     if sort not in METRICS:
         raise DomainError(f"sort must be one of {', '.join(METRICS)}", field="sort")
-    stats = rep_stats(session, actor=actor, start=start, end=end, zone=zone)
+    stats = rep_stats(session, actor=ranking_viewer(actor), start=start, end=end, zone=zone)
     names = {
         u.id: u.display_name or u.username for u in session.exec(select(User).where(User.id.in_(list(stats))))
     }

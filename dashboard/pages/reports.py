@@ -16,7 +16,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from crm.access import scope
-from crm.activity_stats import METRICS
+from crm.activity_stats import METRICS, ranking_viewer
 from crm.locations import Checkin
 from crm.org import Role, User
 from crm.reports import FunnelStage, summary_report
@@ -157,7 +157,7 @@ def reports_page(
     )
     service_metric = metric if metric in METRICS else "visits"
     board = leaderboard(session, actor=user, start=begin, end=finish, sort=service_metric, zone=zone)
-    checkins = checkins_by_rep(session, user, begin, finish)
+    checkins = checkins_by_rep(session, ranking_viewer(user), begin, finish)  # totals of the board's reps
     rows = [r.model_dump() | {"checkins": checkins.get(r.user_id, 0)} for r in board]
     if metric == "checkins":
         rows.sort(key=lambda r: (-r["checkins"], r["user_id"]))

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlmodel import Session, select
 
+from crm.access import scope
 from crm.activities import ActivityCreate, create_activity
 from crm.communications import CapturedCall, CapturedSms
 from crm.daily_reports import (
@@ -20,7 +21,15 @@ from crm.daily_reports import (
 )
 from crm.devices import Device
 from crm.errors import Conflict
-from crm.opportunities import OpportunityCreate, StageMove, create_opportunity, move_stage, pipeline_stages
+from crm.opportunities import (
+    OpportunityCreate,
+    OpportunityFilter,
+    StageMove,
+    create_opportunity,
+    list_opportunities,
+    move_stage,
+    pipeline_stages,
+)
 from crm.reports import funnel, win_rate
 from crm.sales_docs import PaymentIn, record_payment
 from crm.targets import TargetIn, leaderboard, set_target, target_progress
@@ -123,8 +132,30 @@ def test_leaderboard_from_captured_activity_and_deals(session: Session, org: Org
         Decimal("90000.00"),
     )
     assert by_user[org.rep2.id].calls == 1
-    assert [r.user_id for r in leaderboard(session, actor=org.rep2, start=START, end=END)] == [org.rep2.id]
     assert leaderboard(session, actor=org.head_b, start=START, end=END) == []
+
+
+def test_reps_see_their_divisions_ranking_but_not_the_records(session: Session, org: Org) -> None:
+    ids = _captured_day(session, org)
+    create_opportunity(
+        session,
+        actor=org.rep1,
+        data=OpportunityCreate(customer_id=ids["c1"], name="一期", amount=Decimal("90000")),
+        now=NOW,
+    )
+    managers = leaderboard(session, actor=org.head, start=START, end=END, sort="calls")
+    mine = leaderboard(session, actor=org.rep2, start=START, end=END, sort="calls")
+    assert [(r.rank, r.user_id, r.name, r.calls, r.sms, r.visits) for r in mine] == [
+        (1, org.rep1.id, org.rep1.display_name, 3, 2, 1),
+        (2, org.rep2.id, org.rep2.display_name, 1, 0, 0),
+    ]
+    assert mine == managers
+    assert leaderboard(session, actor=org.rep_b, start=START, end=END) == []  # another division's board
+    # the ranking shows totals only: rep2 still sees none of rep1's calls or opportunities
+    assert list(session.exec(scope(select(CapturedCall), org.rep2, CapturedCall))) == [
+        c for c in session.exec(select(CapturedCall)) if c.rep_user_id == org.rep2.id
+    ]
+    assert list_opportunities(session, actor=org.rep2, filters=OpportunityFilter()).items == []
 
 
 def test_targets_and_progress(session: Session, org: Org) -> None:
@@ -152,9 +183,10 @@ def test_targets_and_progress(session: Session, org: Org) -> None:
     rows = {(r.user_id, r.metric): r for r in target_progress(session, actor=org.head, month=DAY)}
     assert (rows[(org.rep1.id, "calls")].actual, rows[(org.rep1.id, "calls")].ratio) == (Decimal(3), 0.05)
     assert (rows[(None, "revenue")].actual, rows[(None, "revenue")].ratio) == (Decimal("25000.00"), 0.25)
-    assert {r.user_id for r in target_progress(session, actor=org.rep2, month=DAY)} == {
-        None
-    }  # the division's only
+    as_rep2 = target_progress(session, actor=org.rep2, month=DAY)
+    assert [(r.user_id, r.actual) for r in as_rep2] == [
+        (None, Decimal("25000.00"))
+    ]  # the division's, in full
 
 
 def test_daily_report_drafted_edited_submitted(session: Session, org: Org) -> None:

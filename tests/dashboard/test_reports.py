@@ -138,9 +138,10 @@ def test_reports_draw_the_seeded_numbers(  # type: ignore[no-untyped-def]
     page.wait_for_url("**metric=checkins**")
     assert page.locator("#leaderboard-table tbody tr").first.get_attribute("data-rep") == str(star.id)
 
-    # the other rep: only their own row, their own small deal in the funnel
+    # the other rep: the division's ranking (totals only), their own small deal in the funnel
     mine = browse.login(other)
     mine.goto(f"/reports?start={start.isoformat()}&end={today.isoformat()}")
-    assert mine.locator("#leaderboard-table tbody tr").count() == 1
-    assert mine.locator(f"#leaderboard-table tr[data-rep='{other.id}']").count() == 1
+    assert mine.locator("#leaderboard-table tbody tr").count() == 2
+    star_seen = mine.locator(f"#leaderboard-table tr[data-rep='{star.id}']")
+    assert star_seen.locator("td[data-metric=checkins]").inner_text() == "1"
     assert mine.locator("#funnel svg g.row").first.get_attribute("data-value") == "1.0"
