@@ -2,25 +2,22 @@
 
 The pieces are the real ones: simulated Android phones (``device_agent.simulator``) behind
 the adb server shipped in the adbutils wheel, the device agent provisioning and syncing
-them, and the server ingesting what arrives. The phones' clocks run from the morning of a
-working day at ``speed``× wall time, so reps drive, visit customers, call and text. The
-simulated phones cannot speak HTTP themselves; :class:`TrackerApp` stands in for the
-OwnTracks app on each: with the configuration the agent imported into it (URL, device
-identity, token), it reports the phone's current position, stamped with the wall-clock
-time, every few seconds.
+them, the OwnTracks app of each simulated phone posting its fixes with the configuration
+the agent imported into it, and the server ingesting what arrives. The phones replay the
+day from 09:00 at ``speed``× wall time until their clocks reach the present (a fix from
+the future would be refused), then keep to it; the demo's reps work every day of the week,
+so they drive, visit customers, call and text whatever day the demo runs.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
@@ -61,6 +58,7 @@ USERS = [
 # One simulated phone per rep, of several brands.
 PHONE_REPS = ["east.rep1", "east.rep2", "east.rep3", "south.rep1"]
 PHONE_BRANDS = ["xiaomi", "samsung", "huawei", "oppo"]
+EVERY_DAY = (0, 1, 2, 3, 4, 5, 6)
 OWNTRACKS = "org.owntracks.android"
 
 logger = get_logger("demo")
@@ -187,56 +185,6 @@ def enrolment_codes(session: Session, usernames: list[str]) -> dict[str, str]:
             now=now,
         )
     return codes
-
-
-class TrackerApp:
-    """Stands in for OwnTracks on each simulated phone: reports its position with the imported config."""
-
-    def __init__(self, phones: list[Any], *, every_s: float = 5.0) -> None:
-        self.phones = phones
-        self.every_s = every_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="demo-tracker", daemon=True)
-        self.posted = 0
-
-    def start(self) -> TrackerApp:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def report(self, client: httpx.Client, phone: Any) -> bool:
-        package = phone.state.packages.get(OWNTRACKS)
-        config = package.config if package is not None else None
-        if not config or not phone.state.fixes:
-            return False
-        fix = phone.state.fixes[-1]
-        battery = phone.state.battery
-        message = {
-            "_type": "location",
-            "lat": fix.lat,
-            "lon": fix.lon,
-            "acc": round(fix.accuracy),
-            "vel": round((fix.speed or 0) * 3.6),
-            "batt": round(100 * battery.level / battery.scale),
-            "bs": 2 if battery.plugged else 1,
-            "tst": int(time.time()),
-            "tid": config.get("tid", "FC"),
-            "m": 1,
-        }
-        response = client.post(config["url"], json=message, auth=(config["username"], config["password"]))
-        return response.status_code == 200
-
-    def _run(self) -> None:
-        with httpx.Client(timeout=10) as client:
-            while not self._stop.wait(self.every_s):
-                for phone in self.phones:
-                    try:
-                        self.posted += self.report(client, phone)
-                    except httpx.HTTPError as exc:
-                        log_event(logger, "demo.tracker.error", phone=phone.address, error=str(exc))
 
 
 def every(seconds: float, work: Callable[[], object], stop: threading.Event, name: str) -> threading.Thread:

@@ -17,10 +17,10 @@ from server.cli.common import console, fail, ready_engine
 from server.config import Settings
 from server.demo import (
     DEMO_PASSWORD,
+    EVERY_DAY,
     OWNTRACKS,
     PHONE_BRANDS,
     PHONE_REPS,
-    TrackerApp,
     admin_token,
     demo_morning,
     enrolment_codes,
@@ -60,7 +60,8 @@ logger = get_logger("demo")
 
 
 class FieldDay:
-    """Simulated phones on a dedicated adb server, provisioned and synced by the agent."""
+    """Simulated phones on a dedicated adb server, provisioned and synced by the agent; their OwnTracks
+    apps post the fixes to the server once configured."""
 
     def __init__(
         self, settings: Settings, engine: Engine, *, phones: int, speed: float, server_url: str
@@ -78,19 +79,18 @@ class FieldDay:
                 brands=PHONE_BRANDS,
                 days=2,
                 now=demo_morning(utcnow(), settings.time_zone),
+                workdays=EVERY_DAY,
             )
         self.adb = AdbServer()  # the adb binary shipped in the adbutils wheel, on a free port
         self.fleet = PhoneFleet(sim_dir, base_port=0, count=min(phones, len(PHONE_REPS)))
         self.stop_event = threading.Event()
-        self.tracker = TrackerApp(self.fleet.phones)
 
     def start(self) -> None:
         self.adb.start()
         self.fleet.start()
         for phone in self.fleet.phones:
             self.adb.connect(phone)
-            phone.run_clock(speed=self.speed)
-        self.tracker.start()
+            phone.run_clock(speed=self.speed, catch_up=True)
         threading.Thread(target=self._agent, name="demo-agent", daemon=True).start()
         threading.Thread(target=self._customers, name="demo-customers", daemon=True).start()
 
@@ -120,7 +120,8 @@ class FieldDay:
             )
         )
         targets = [
-            Target(phone.address, rep, codes[rep]) for phone, rep in zip(self.fleet.phones, PHONE_REPS, strict=False)
+            Target(phone.address, rep, codes[rep])
+            for phone, rep in zip(self.fleet.phones, PHONE_REPS, strict=False)
         ]
         reports = provision_many(agent, targets, lambda *_: None)
         for report in reports:
@@ -130,7 +131,6 @@ class FieldDay:
 
     def stop(self) -> None:
         self.stop_event.set()
-        self.tracker.stop()
         self.fleet.stop()
         self.adb.stop()
 
@@ -143,7 +143,10 @@ def demo(
         4, min=0, max=len(PHONE_REPS), help="Simulated phones (0: organisation only)."
     ),
     speed: float = typer.Option(
-        20.0, min=1, max=600, help="How much faster than wall time the phones' day runs."
+        20.0,
+        min=1,
+        max=600,
+        help="How much faster than wall time the phones replay the day until they reach the present.",
     ),
 ) -> None:
     """A self-contained demo on the embedded database: server, scheduler, simulated phones, agent, seed data."""
@@ -179,7 +182,7 @@ def demo(
 
 
 def _start_when_serving(server: uvicorn.Server, field: FieldDay) -> None:
-    """The phones' tracker and the agent talk to the server, so they start once it listens."""
+    """The phones' trackers and the agent talk to the server, so they start once it listens."""
     while not server.started:
         if server.should_exit:
             return
