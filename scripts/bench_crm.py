@@ -5,7 +5,9 @@
    page 1 and page 500, as a division head and as a rep (target p95 < 50 ms), next to
    page 500 by OFFSET measured in the same run (the baseline keyset pagination avoids).
 3. ``reclaim_pool`` over the 100k customers (target < 5 s).
-4. Import of a 50,000-row .xlsx of new customers with the row report (target < 60 s).
+4. The import's write path alone: 50,000 customer rows as multi-row INSERTs (the baseline)
+   and through ``crm.bulk`` (COPY on PostgreSQL), rolled back.
+5. Import of a 50,000-row .xlsx of new customers with the row report (target < 60 s).
 
     python scripts/bench_crm.py [--scale 0.1] [--import-rows 50000]
                                 [--postgres postgresql+psycopg://postgres@127.0.0.1/bench]
@@ -27,10 +29,10 @@ from typing import Any
 from openpyxl import Workbook
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, insert, select, text
 from sqlmodel import Session
 
-from crm.bulk import insert_rows
+from crm.bulk import insert_ids, insert_rows
 from crm.customer_service import SORTS, CustomerFilter, customer_query, list_customers
 from crm.customers import Contact, ContactPhone, Customer
 from crm.importer import ImportOptions, import_table
@@ -53,6 +55,38 @@ def _bulk(session: Session, model: type, rows: list[dict[str, Any]]) -> None:
     session.commit()
 
 
+def customer_rows(division_id: int, rep_ids: list[int], n: int, rng: random.Random) -> list[dict[str, Any]]:
+    customers = []
+    for i in range(n):
+        owner = rng.choice(rep_ids) if rng.random() < 0.8 else None
+        created = NOW - timedelta(days=rng.uniform(1, 730))
+        owned = created + timedelta(days=rng.uniform(0, 200)) if owner else None
+        owned = min(owned, NOW) if owned else None
+        name = f"{rng.choice(REGIONS)}{rng.choice(SURNAMES)}氏{i}号贸易有限公司"
+        customers.append(
+            {
+                "division_id": division_id,
+                "owner_id": owner,
+                "kind": "company",
+                "name": name,
+                "name_normalised": name[:-4],
+                "grade": rng.choice("ABCD"),
+                "source": rng.choice(["展会", "官网", "转介绍"]),
+                "tags": rng.sample(TAGS, rng.randint(0, 2)),
+                "address": "",
+                "region": rng.choice(REGIONS),
+                "note": "",
+                "owned_since": owned,
+                "released_at": None if owner else created,
+                "last_activity_at": NOW - timedelta(days=rng.uniform(0, 120)) if rng.random() < 0.7 else None,
+                "last_deal_at": NOW - timedelta(days=rng.uniform(0, 200)) if rng.random() < 0.3 else None,
+                "created_at": created,
+                "updated_at": created + timedelta(days=rng.uniform(0, 30)),
+            }
+        )
+    return customers
+
+
 def populate(engine: Engine, scale: float, rng: random.Random) -> dict[str, Any]:
     n_customers, n_opps, n_events = int(100_000 * scale), int(50_000 * scale), int(200_000 * scale)
     with Session(engine, expire_on_commit=False) as session:
@@ -71,36 +105,7 @@ def populate(engine: Engine, scale: float, rng: random.Random) -> dict[str, Any]
         stages = [s.id for s in stages_of(session, pipeline.id) if not s.is_lost and not s.is_won]  # type: ignore[arg-type]
         session.commit()
         rep_ids = [r.id for r in reps]
-        customers = []
-        for i in range(n_customers):
-            owner = rng.choice(rep_ids) if rng.random() < 0.8 else None
-            created = NOW - timedelta(days=rng.uniform(1, 730))
-            owned = created + timedelta(days=rng.uniform(0, 200)) if owner else None
-            owned = min(owned, NOW) if owned else None
-            name = f"{rng.choice(REGIONS)}{rng.choice(SURNAMES)}氏{i}号贸易有限公司"
-            customers.append(
-                {
-                    "division_id": division.id,
-                    "owner_id": owner,
-                    "kind": "company",
-                    "name": name,
-                    "name_normalised": name[:-4],
-                    "grade": rng.choice("ABCD"),
-                    "source": rng.choice(["展会", "官网", "转介绍"]),
-                    "tags": rng.sample(TAGS, rng.randint(0, 2)),
-                    "address": "",
-                    "region": rng.choice(REGIONS),
-                    "note": "",
-                    "owned_since": owned,
-                    "released_at": None if owner else created,
-                    "last_activity_at": NOW - timedelta(days=rng.uniform(0, 120))
-                    if rng.random() < 0.7
-                    else None,
-                    "last_deal_at": NOW - timedelta(days=rng.uniform(0, 200)) if rng.random() < 0.3 else None,
-                    "created_at": created,
-                    "updated_at": created + timedelta(days=rng.uniform(0, 30)),
-                }
-            )
+        customers = customer_rows(division.id, rep_ids, n_customers, rng)  # type: ignore[arg-type]
         _bulk(session, Customer, customers)
         ids = list(session.scalars(select(Customer.id).order_by(Customer.id)))
         contacts = [
@@ -174,6 +179,7 @@ def populate(engine: Engine, scale: float, rng: random.Random) -> dict[str, Any]
             "division_id": division.id,
             "head": head,
             "rep": reps[0],
+            "rep_ids": rep_ids,
             "pool": pool.id,
             "customers": len(ids),
         }
@@ -253,6 +259,30 @@ def bench_reclaim(engine: Engine, world: dict[str, Any], table: Table) -> None:
         "",
         "< 5 s",
     )
+
+
+def bench_bulk_write(
+    engine: Engine, world: dict[str, Any], table: Table, rows: int, rng: random.Random
+) -> None:
+    """The import's write path alone, rolled back: customer rows as multi-row ``INSERT ... RETURNING``
+    statements of 1,000 rows (what SQLAlchemy builds; the baseline) and through ``crm.bulk.insert_ids``."""
+    data = customer_rows(world["division_id"], world["rep_ids"], rows, rng)
+    table_ = Customer.__table__  # type: ignore[attr-defined]
+
+    def multi_row(session: Session) -> None:
+        for i in range(0, len(data), 1000):
+            session.scalars(insert(table_).returning(table_.c.id), data[i : i + 1000]).all()
+
+    for label, write in (
+        ("multi-row INSERT ... RETURNING (baseline)", multi_row),
+        ("crm.bulk.insert_ids", lambda session: insert_ids(session, Customer, data)),
+    ):
+        with Session(engine) as session:
+            start = time.perf_counter()
+            write(session)
+            elapsed = time.perf_counter() - start
+            session.rollback()
+        table.add_row(f"write {rows:,} customer rows: {label}", f"{elapsed:.2f} s", "", "")
 
 
 def messy_xlsx(rows: int, rng: random.Random) -> bytes:
@@ -335,7 +365,9 @@ def main() -> None:
         table.add_column(column)
     bench_lists(engine, world, table, args.repeat)
     bench_reclaim(engine, world, table)
-    bench_import(engine, world, table, args.import_rows or int(50_000 * args.scale), rng)
+    rows = args.import_rows or int(50_000 * args.scale)
+    bench_bulk_write(engine, world, table, rows, rng)
+    bench_import(engine, world, table, rows, rng)
     console.print(table)
 
 
