@@ -71,7 +71,18 @@ def live_map(
 
 
 # Columns of each rep row in ``/map/live.json`` (the page script reads them by position).
-LIVE_FIELDS = ("id", "name", "lat", "lon", "time", "freshness", "state", "battery_pct", "charging", "visiting")
+LIVE_FIELDS = (
+    "id",
+    "name",
+    "lat",
+    "lon",
+    "time",
+    "freshness",
+    "state",
+    "battery_pct",
+    "charging",
+    "visiting",
+)
 
 
 def live_payload(reps: list[LiveRep], coords: CoordSystem) -> bytes:

@@ -15,10 +15,12 @@ from sqlmodel import Session, select
 from crm.access import get_visible, scope
 from crm.actors import is_manager
 from crm.errors import DomainError
+from crm.lost_reasons import list_lost_reasons
 from crm.money import money, money_sum
-from crm.opportunities import OpportunityFilter, OpportunityView, list_opportunities, pipeline_stages
+from crm.opportunities import OpportunityFilter, OpportunityView, StageView, list_opportunities
 from crm.org import User
-from crm.pipeline import Opportunity, OpportunityStatus, Pipeline, PipelineStage, StageChange, stages_of
+from crm.pipeline import Opportunity, OpportunityStatus, PipelineStage, StageChange
+from crm.pipeline_config import PipelineView, list_pipelines
 from dashboard.auth import page_roles
 from dashboard.i18n import Translator, request_locale
 from dashboard.lookups import customer_names, user_names, visible_divisions, visible_reps
@@ -34,18 +36,10 @@ CARDS_PER_STAGE = 50
 
 @dataclass(frozen=True)
 class Column:
-    stage: PipelineStage
+    stage: StageView
     cards: list[OpportunityView]
     count: int
     amount: Decimal
-
-
-def visible_pipelines(session: Session, actor: User) -> list[Pipeline]:
-    """Pipelines of the divisions the actor sees; their own division's default exists from then on."""
-    if actor.division_id is not None:
-        pipeline_stages(session, actor=actor)
-    stmt = scope(select(Pipeline), actor, Pipeline)
-    return list(session.exec(stmt.order_by(Pipeline.division_id, Pipeline.is_default.desc(), Pipeline.id)))
 
 
 def _stage_totals(session: Session, actor: User, pipeline_id: int) -> dict[int, tuple[int, Decimal]]:
@@ -57,10 +51,10 @@ def _stage_totals(session: Session, actor: User, pipeline_id: int) -> dict[int, 
     return {stage_id: (n, money(amount)) for stage_id, n, amount in rows}
 
 
-def board_columns(session: Session, actor: User, pipeline: Pipeline) -> list[Column]:
-    totals = _stage_totals(session, actor, pipeline.id)  # type: ignore[arg-type]
+def board_columns(session: Session, actor: User, pipeline: PipelineView) -> list[Column]:
+    totals = _stage_totals(session, actor, pipeline.id)
     columns = []
-    for stage in stages_of(session, pipeline.id):  # type: ignore[arg-type]
+    for stage in pipeline.stages:
         page = list_opportunities(
             session,
             actor=actor,
@@ -85,7 +79,7 @@ def pipeline_page(
     closing_before: date | None = None,
     cursor: str | None = Query(default=None, max_length=500),
 ) -> Response:
-    pipelines = visible_pipelines(session, user)
+    pipelines = list_pipelines(session, actor=user)
     chosen = next((p for p in pipelines if p.id == pipeline), None) if pipeline else None
     if pipeline is not None and chosen is None:
         return render(request, "error.html", user=user, status_code=404, message_key="error.not_found")
@@ -96,7 +90,10 @@ def pipeline_page(
         "divisions": {d.id: d.name for d in visible_divisions(session, user)},
         "pipeline": chosen,
         "view": view,
-        "stages": stages_of(session, chosen.id) if chosen else [],  # type: ignore[arg-type]
+        "stages": chosen.stages if chosen else [],
+        "lost_reasons": list_lost_reasons(session, actor=user, division_id=chosen.division_id)
+        if chosen
+        else [],
         "reps": visible_reps(session, user) if is_manager(user) and view == "list" else [],
         "messages": t.messages("pipeline"),
     }

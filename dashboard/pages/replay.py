@@ -26,6 +26,7 @@ from server.locations.views import RepDayRead, rep_day_view
 router = APIRouter(include_in_schema=False)
 ManagerUser = Annotated[User, Depends(page_roles(*MANAGERS))]
 
+
 def replay_map(view: RepDayRead | None, tiles: Tiles, fallback: tuple[float, float]) -> folium.Map:
     """The base map fitted to the day; the page script draws the track, the plan and the markers from
     the day's JSON (so the track is sent once, not also as folium's script).

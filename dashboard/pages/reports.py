@@ -37,6 +37,8 @@ SalesUser = Annotated[User, Depends(page_roles(*SALES))]
 # Leaderboard columns: the service's metrics plus check-ins counted here.
 BOARD_METRICS = ("calls", "talk_time_s", "sms", "visits", "checkins", "deals_won", "won_amount", "revenue")
 MONEY_METRICS = {"won_amount", "revenue"}
+# Leaderboard rows listed unless ``?all=1`` (a large organisation has thousands of reps).
+BOARD_ROWS = 50
 
 
 def checkins_by_rep(session: Session, actor: User, start: datetime, end: datetime) -> dict[int, int]:
@@ -136,6 +138,7 @@ def reports_page(
     end: date | None = None,
     division: int | None = None,
     metric: str = Query(default="calls", pattern="^(" + "|".join(BOARD_METRICS) + ")$"),
+    everyone: bool = Query(default=False, alias="all"),
 ) -> Response:
     today = local_now(request).date()
     start = start or today.replace(day=1)
@@ -163,7 +166,11 @@ def reports_page(
         rows.sort(key=lambda r: (-r["checkins"], r["user_id"]))
     for rank, row in enumerate(rows, start=1):
         row["rank"] = rank
-    progress = target_progress(session, actor=user, month=start, zone=zone) if has_targets(session, user, start) else []
+    progress = (
+        target_progress(session, actor=user, month=start, zone=zone)
+        if has_targets(session, user, start)
+        else []
+    )
     names = user_names(session, user, (p.user_id for p in progress))
     t = Translator(request_locale(request, user))
     fmt = Formatter(t, zone)
@@ -186,7 +193,8 @@ def reports_page(
         divisions=divisions,
         division_id=division_id,
         summary=summary,
-        board=rows,
+        board=rows if everyone else rows[:BOARD_ROWS],
+        board_total=len(rows),
         name_of=name_of,
         metric_text=lambda m, v: metric_text(fmt, m, v),
         charts={

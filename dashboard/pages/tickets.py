@@ -102,7 +102,9 @@ def ticket_page(request: Request, session: SessionDep, user: SalesUser, ticket_i
         history=history,
         manager=manager,
         may_work=manager or ticket.assignee_id == user.id,
-        reps=[r for r in visible_reps(session, user) if r.division_id == ticket.division_id] if manager else [],
+        reps=[r for r in visible_reps(session, user) if r.division_id == ticket.division_id]
+        if manager
+        else [],
         priorities=list(Priority),
         messages=sla_messages(t) | t.messages("ticket"),
     )

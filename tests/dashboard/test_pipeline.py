@@ -33,6 +33,12 @@ def test_drag_cards_between_stages(  # type: ignore[no-untyped-def]
     division = factory.division()
     rep, head = factory.user(Role.rep, division), factory.user(Role.division_head, division)
     won_deal, lost_deal, _ = _opportunities(client, factory, rep, ["起重机采购", "叉车租赁", "配件年框"])
+    reasons = client.put(
+        f"/api/v1/divisions/{division.id}/lost-reasons",
+        json={"reasons": ["价格太高", "选择竞品"]},
+        headers=factory.headers(head),
+    )
+    assert reasons.status_code == 200, reasons.text
     stages = client.get("/api/v1/pipeline/stages", headers=factory.headers(head)).json()
     quote = next(s for s in stages if s["position"] == 2)
     lost = next(s for s in stages if s["is_lost"])
@@ -55,7 +61,8 @@ def test_drag_cards_between_stages(  # type: ignore[no-untyped-def]
     page.click("#lost-cancel")
     assert page.locator(f".column[data-stage='{lost['id']}'] {other}").count() == 0
     page.drag_and_drop(other, f".column[data-stage='{lost['id']}']")
-    page.fill("#lost-dialog textarea", "客户选择了竞品，价格差 8%")
+    page.select_option("#lost-dialog select", label="选择竞品")
+    page.fill("#lost-dialog textarea", "价格差 8%")
     page.click("#lost-form button[type=submit]")
     page.wait_for_selector(f".column[data-stage='{lost['id']}'] {other}")
 
@@ -68,7 +75,7 @@ def test_drag_cards_between_stages(  # type: ignore[no-untyped-def]
     moved = session.get(Opportunity, won_deal["id"])
     assert moved.stage_id == quote["id"]  # type: ignore[union-attr]
     closed = session.get(Opportunity, lost_deal["id"])
-    assert closed.status == OpportunityStatus.lost and closed.lost_reason.startswith("客户选择了竞品")  # type: ignore[union-attr]
+    assert closed.status == OpportunityStatus.lost and closed.lost_reason == "选择竞品: 价格差 8%"  # type: ignore[union-attr]
     history = session.exec(select(StageChange).where(StageChange.opportunity_id == won_deal["id"])).all()
     assert [(h.from_stage_id, h.to_stage_id) for h in history] == [
         (None, stages[0]["id"]),

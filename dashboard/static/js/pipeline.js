@@ -14,7 +14,8 @@
   function columnOf(node) { return node.closest(".column"); }
 
   function askReason() {
-    /* The lost stage needs a reason; resolves to the text, or null when cancelled. */
+    /* The lost stage needs a reason: one of the division's list, or "other" with a text.
+       Resolves to {lost_reason_id, lost_reason}, or null when cancelled. */
     return new Promise(function (resolve) {
       lostForm.reset();
       function finish(value) {
@@ -26,8 +27,10 @@
       }
       function onSubmit(event) {
         event.preventDefault();
-        const reason = lostForm.elements.reason.value.trim();
-        if (reason) finish(reason);
+        const id = lostForm.elements.reason_id.value;
+        const text = lostForm.elements.reason.value.trim();
+        if (!id && !text) { lostForm.elements.reason.focus(); return; }
+        finish({ lost_reason_id: id ? Number(id) : null, lost_reason: text });
       }
       function onCancel(event) { event.preventDefault(); finish(null); }
       lostForm.addEventListener("submit", onSubmit);
@@ -53,7 +56,7 @@
     if (target.dataset.lost === "true") {
       const reason = await askReason();
       if (reason === null) return;
-      body.lost_reason = reason;
+      Object.assign(body, reason);
     }
     card.classList.add("busy");
     try {
