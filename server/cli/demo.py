@@ -117,6 +117,10 @@ class FieldDay:
                 adb_port=self.adb.port,
                 tracker_apk=_tracker_apk(self.settings.data_dir / "agent"),
                 verify_timeout_s=30,
+                # The server runs in this process: a sync caught by its shutdown should give up at once
+                # rather than keep the process waiting through a minute of upload retries.
+                max_attempts=2,
+                backoff_max_s=1.0,
             )
         )
         targets = [
