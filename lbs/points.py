@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from lbs.errors import InvalidCoordinate, InvalidTime
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
 
 
 def require_aware(value: datetime, field: str) -> datetime:
@@ -16,6 +19,11 @@ def require_aware(value: datetime, field: str) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidTime(f"{field} must be timezone-aware (UTC)", field=field)
     return value.astimezone(UTC)
+
+
+def epoch_us(value: datetime, field: str = "time") -> int:
+    """An aware datetime as integer microseconds since 1970-01-01 UTC (exact, unlike ``timestamp()``)."""
+    return (require_aware(value, field) - EPOCH) // MICROSECOND
 
 
 def check_lat_lon(lat: float, lon: float, field: str = "point") -> None:

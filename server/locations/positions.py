@@ -17,14 +17,10 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from crm.access import scope
-from crm.devices import Device
 from crm.locations import Checkin, RepPosition
 from crm.org import User
 from lbs.coords import CoordSystem, convert
-from lbs.geo import haversine_m
-from lbs.points import Fix
 from server.config import Settings
-from server.locations.upsert import upsert
 
 
 class Freshness(StrEnum):
@@ -37,44 +33,6 @@ class Motion(StrEnum):
     moving = "moving"
     stopped = "stopped"
     visiting = "visiting"
-
-
-def advance_position(
-    session: Session,
-    *,
-    device: Device,
-    fixes: Sequence[tuple[Fix, str, bool | None]],
-    stop_radius_m: float,
-    now: datetime,
-) -> None:
-    """Move the rep's latest position forward over the good fixes ``(fix, source, charging)``."""
-    current = session.get(RepPosition, device.rep_user_id)
-    newer = sorted((f for f in fixes if current is None or f[0].time > current.time), key=lambda f: f[0].time)
-    if not newer:
-        return
-    first = newer[0][0]
-    if current is None:
-        anchor, since = (first.lat, first.lon), first.time
-    else:
-        anchor, since = (current.anchor_lat, current.anchor_lon), current.still_since
-    for fix, _, _ in newer:
-        if haversine_m(anchor[0], anchor[1], fix.lat, fix.lon) > stop_radius_m:
-            anchor, since = (fix.lat, fix.lon), fix.time
-    last, source, charging = newer[-1]
-    table = RepPosition.__table__
-    upsert(
-        session,
-        table,
-        {
-            "rep_user_id": device.rep_user_id, "division_id": device.division_id, "device_id": device.id,
-            "time": last.time, "lat": last.lat, "lon": last.lon, "accuracy_m": last.accuracy_m,
-            "speed_mps": last.speed_mps, "bearing_deg": last.bearing_deg, "battery_pct": last.battery_pct,
-            "charging": charging, "source": source, "anchor_lat": anchor[0], "anchor_lon": anchor[1],
-            "still_since": since, "updated_at": now,
-        },
-        conflict=("rep_user_id",),
-        only_if=table.c.time < last.time,
-    )
 
 
 @dataclass(frozen=True, slots=True)

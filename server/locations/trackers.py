@@ -19,38 +19,38 @@ from capture.trackers import NotALocation, parse_osmand, parse_owntracks, parse_
 from crm.devices import Device
 from crm.errors import DomainError
 from server.auth.service import device_for_token
-from server.locations.ingest import Incoming, from_capture
+from server.locations.incoming import IncomingFixes, from_captured
 
 
 def _payload_error(error: PayloadError) -> DomainError:
     return DomainError(f"bad tracker payload: {error.reason}", field=error.field)
 
 
-def owntracks_fixes(body: bytes, device: Device) -> list[Incoming]:
+def owntracks_fixes(body: bytes, device: Device) -> IncomingFixes:
     """The fix in one OwnTracks message; other message types (transition, lwt, ...) carry none."""
     try:
         decoded = parse_owntracks(body, device_key=str(device.id))
     except PayloadError as error:
         raise _payload_error(error) from None
-    return [] if isinstance(decoded, NotALocation) else [from_capture(decoded)]
+    return from_captured([] if isinstance(decoded, NotALocation) else [decoded])
 
 
-def osmand_fixes(params: Mapping[str, str], now: datetime) -> tuple[str, list[Incoming]]:
+def osmand_fixes(params: Mapping[str, str], now: datetime) -> tuple[str, IncomingFixes]:
     """Device identifier and fix of OsmAnd / Traccar Client query or form parameters."""
     try:
         fix = parse_osmand(params, now=now)
     except PayloadError as error:
         raise _payload_error(error) from None
-    return fix.device_key, [from_capture(fix)]
+    return fix.device_key, from_captured([fix])
 
 
-def traccar_json_fixes(body: bytes) -> tuple[str, list[Incoming]]:
+def traccar_json_fixes(body: bytes) -> tuple[str, IncomingFixes]:
     """Device identifier and fixes of a Traccar Client 9 JSON body (one location or a batch)."""
     try:
         fixes = parse_traccar_json(body)
     except PayloadError as error:
         raise _payload_error(error) from None
-    return fixes[0].device_key, [from_capture(f) for f in fixes]
+    return fixes[0].device_key, from_captured(fixes)
 
 
 def device_by_identifier(session: Session, identifier: str, now: datetime) -> Device:

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from crm.errors import DomainError
 from crm.types import utcnow
@@ -32,14 +32,14 @@ Coords = Query(CoordSystem.WGS84, description="Coordinate system of lat/lon in a
     "/ingest/locations", response_model=LocationBatchResult, response_model_exclude_none=True,
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": BATCH_SCHEMA}}}},
 )
-def post_locations(device: CurrentDevice, session: SessionDep, settings: SettingsDep, body: RawBody) -> JSONResponse:
+def post_locations(device: CurrentDevice, session: SessionDep, settings: SettingsDep, body: RawBody) -> Response:
     """A batch of fixes (``LocationIn``); per-record results in input order. Stored fixes carry
     their filter verdict in ``fix_status``; fixes outside tracking hours are ``excluded``."""
-    result = ingest_batch(
+    outcome = ingest_batch(
         session, device=device, body=body, policy=fix_policy(settings),
         max_batch=settings.ingest_max_batch, now=utcnow(),
     )
-    return JSONResponse(result)
+    return Response(outcome.to_json(), media_type="application/json")
 
 
 @router.get("/locations/live")

@@ -13,7 +13,8 @@ from crm.types import utcnow
 from server.config import Settings
 from server.deps import CurrentDevice, SessionDep, SettingsDep, current_device
 from server.locations.config import fix_policy
-from server.locations.ingest import Incoming, ingest_fixes
+from server.locations.incoming import IncomingFixes
+from server.locations.ingest import ingest_fixes
 from server.locations.trackers import device_by_identifier, osmand_fixes, owntracks_fixes, traccar_json_fixes
 from server.logs import get_logger, log_event
 
@@ -28,14 +29,11 @@ async def _raw_body(request: Request) -> bytes:
 RawBody = Annotated[bytes, Depends(_raw_body)]
 
 
-def _store(session: Session, device: Device, fixes: list[Incoming], settings: Settings, protocol: str) -> None:
-    results = ingest_fixes(
-        session, device=device, items=list(enumerate(fixes)), policy=fix_policy(settings),
-        now=utcnow(),
-    )
+def _store(session: Session, device: Device, fixes: IncomingFixes, settings: Settings, protocol: str) -> None:
+    outcome = ingest_fixes(session, device=device, batch=fixes, policy=fix_policy(settings), now=utcnow())
     session.commit()
     log_event(logger, f"ingest.tracker.{protocol}", device_id=device.id, fixes=len(fixes),
-              statuses=",".join(r.get("fix_status", r["status"]) for r in results))
+              statuses=",".join(outcome.statuses()))
 
 
 @router.post("/owntracks")
@@ -43,7 +41,7 @@ def owntracks(device: CurrentDevice, session: SessionDep, settings: SettingsDep,
     """OwnTracks HTTP mode: one JSON message per POST with Basic auth (password: the device
     token). Answers ``[]`` (no commands). Only ``_type: location`` carries a fix."""
     fixes = owntracks_fixes(body, device)
-    if fixes:
+    if len(fixes):
         _store(session, device, fixes, settings, "owntracks")
     return []
 

@@ -1,10 +1,11 @@
 from datetime import UTC, datetime, time, timedelta
 
+import numpy as np
 import pytest
 
 from lbs.errors import InvalidConfig
-from lbs.filtering import FilterConfig, FixStatus, filter_fixes
-from lbs.geo import destination
+from lbs.filtering import FilterConfig, FixColumns, FixStatus, _mark_speed_jumps, filter_fixes, judge
+from lbs.geo import destination, haversine_m
 from lbs.hours import WorkingHours
 from lbs.points import Fix
 
@@ -110,3 +111,100 @@ def test_bad_config_is_rejected():
         FilterConfig(max_speed_mps=0)
     with pytest.raises(InvalidConfig):
         FilterConfig(max_accuracy_m=float("nan"))
+
+
+def _jumps_by_the_rule(t, lat, lon, config):
+    """The speed-jump rule as written in its docstring, one list scan per removal (quadratic)."""
+    n = len(t)
+    jump = [False] * n
+
+    def too_fast(i, j):
+        return haversine_m(lat[i], lon[i], lat[j], lon[j]) > config.max_speed_mps * max(t[j] - t[i], 1.0)
+
+    cuts = [k for k in range(1, n) if too_fast(k - 1, k)]
+    pieces = list(zip([0, *cuts], [*cuts, n], strict=True)) if n else []
+    while len(pieces) > 1:
+        k = min(range(len(pieces)), key=lambda i: pieces[i][1] - pieces[i][0])
+        start, end = pieces[k]
+        if end - start > config.max_jump_run:
+            break
+        jump[start:end] = [True] * (end - start)
+        del pieces[k]
+        if 0 < k < len(pieces) and not too_fast(pieces[k - 1][1] - 1, pieces[k][0]):
+            pieces[k - 1 : k + 1] = [(pieces[k - 1][0], pieces[k][1])]
+    return jump
+
+
+def _places_track(rng, n):
+    """Fixes 1–10 s apart hopping between three places 11 km apart (many impossible steps)."""
+    t = np.cumsum(rng.choice([1.0, 5.0, 10.0], size=n))
+    place = rng.choice(3, size=n, p=[0.6, 0.3, 0.1])
+    lat = 31.0 + place * 0.1 + rng.normal(0.0, 1e-4, n)
+    lon = 121.0 + rng.normal(0.0, 1e-4, n)
+    return t, lat, lon
+
+
+@pytest.mark.parametrize("max_jump_run", [1, 2, 5])
+def test_speed_jumps_follow_the_rule_on_tracks_in_many_pieces(max_jump_run):
+    rng = np.random.default_rng(max_jump_run)
+    config = FilterConfig(max_jump_run=max_jump_run)
+    for _ in range(300):
+        t, lat, lon = _places_track(rng, int(rng.integers(0, 120)))
+        expected = _jumps_by_the_rule(t.tolist(), lat.tolist(), lon.tolist(), config)
+        assert _mark_speed_jumps(t, lat, lon, config).tolist() == expected
+
+
+def _alternating(t0, count, start_index=0):
+    """Two phones on one token: fixes 5 s apart, alternately in Shanghai and 30 km north."""
+    far = destination(*BASE, 0.0, 30_000.0)
+    return [
+        Fix(time=t0 + timedelta(seconds=5 * k), lat=(BASE if k % 2 == 0 else far)[0],
+            lon=(BASE if k % 2 == 0 else far)[1], accuracy_m=10.0)
+        for k in range(start_index, start_index + count)
+    ]
+
+
+def test_two_phones_on_one_token_after_a_real_track_leave_the_first_phone_ok(t0):
+    # 20,000 alternating fixes (one piece each) took the list scan minutes; the rule must still
+    # hold: each intruding fix is a one-fix piece whose neighbours re-join, so only the phone
+    # that had the track keeps ok fixes.
+    track = walk(t0, 20, step_s=5.0, step_m=1.0)
+    fixes = track + _alternating(t0, 20_000, start_index=20)
+    out = filter_fixes(fixes, FilterConfig(), now=fixes[-1].time)
+    by_index = {c.index: c.status for c in out}
+    assert all(by_index[k] is FixStatus.OK for k in range(20))
+    assert all(by_index[k] is (FixStatus.OK if k % 2 == 0 else FixStatus.SPEED_JUMP) for k in range(20, len(fixes)))
+
+
+def test_alternating_track_from_its_first_fix_keeps_only_the_last(t0):
+    # Every fix is its own piece: the earliest is removed each time with no left neighbour to
+    # re-join, until the last piece is alone.
+    fixes = _alternating(t0, 20_000)
+    out = filter_fixes(fixes, FilterConfig(), now=fixes[-1].time)
+    assert [c.status for c in out] == [FixStatus.SPEED_JUMP] * (len(fixes) - 1) + [FixStatus.OK]
+    t, lat, lon = (np.array(v) for v in zip(*((f.time.timestamp(), f.lat, f.lon) for f in fixes[:600]), strict=True))
+    config = FilterConfig()
+    assert _mark_speed_jumps(t, lat, lon, config).tolist() == _jumps_by_the_rule(t, lat, lon, config)
+
+
+def test_verdicts_shielded_from_earlier_and_later_fixes_do_not_change(t0):
+    """What ingestion relies on to read only the nearest stored fixes as context."""
+    rng = np.random.default_rng(7)
+    config = FilterConfig(max_jump_run=3)
+    now = t0 + timedelta(days=1)
+    shielded, exposed_changed = 0, 0
+    for _ in range(400):
+        t, lat, lon = _places_track(rng, int(rng.integers(5, 80)))
+        t_us = (t * 1e6).astype(np.int64) + int(t0.timestamp() * 1e6)
+        a, b = sorted(rng.choice(len(t) + 1, size=2, replace=False).tolist())
+        whole = judge(FixColumns.positions(t_us, lat, lon), config, now)
+        part = judge(FixColumns.positions(t_us[a:b], lat[a:b], lon[a:b]), config, now)
+        watched = np.zeros(b - a, dtype=bool)
+        watched[rng.choice(b - a, size=min(3, b - a), replace=False)] = True
+        same = part.status[watched].tolist() == whole.status[a:b][watched].tolist()
+        if part.unaffected_by_more(watched, config.max_jump_run, earlier=a > 0, later=b < len(t)):
+            shielded += 1
+            assert same
+        else:
+            exposed_changed += not same
+    assert shielded > 30 and exposed_changed > 30  # both kinds occur: the check decides something

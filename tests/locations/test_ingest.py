@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
+import random
+from datetime import UTC, datetime, timedelta, timezone
 
+import numpy as np
 from fastapi.testclient import TestClient
 from sqlalchemy.dialects import sqlite
 from sqlmodel import Session, select
 
 from crm.locations import LocationDiscard, LocationFix, RepPosition
 from crm.types import UTCDateTime
+from lbs.filtering import filter_fixes
+from lbs.points import Fix, epoch_us
 from server.config import Settings
-from server.locations.bulk import sqlite_utc_text
+from server.locations.bulk import micros, sqlite_utc_text, sqlite_utc_texts
+from server.locations.config import fix_policy
 from tests.locations.conftest import World, fix, minutes_ago
 
 URL = "/api/v1/ingest/locations"
@@ -136,5 +141,53 @@ def test_batches_need_device_credentials_and_a_bounded_size(
 def test_bulk_datetime_text_equals_what_the_orm_stores():
     dialect = sqlite.dialect()
     orm = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
-    for value in (minutes_ago(3), minutes_ago(3).replace(microsecond=5).astimezone(timezone(timedelta(hours=8)))):
+    values = [
+        minutes_ago(3), minutes_ago(3).replace(microsecond=5).astimezone(timezone(timedelta(hours=8))),
+        datetime(5, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+        datetime(1969, 12, 31, 23, 59, 59, 1, tzinfo=UTC),
+    ]
+    for value in values:
         assert sqlite_utc_text(value) == orm(value)
+    micro = np.array([epoch_us(v) for v in values])
+    assert sqlite_utc_texts(micro) == [orm(v) for v in values]
+    assert micros(dialect, sqlite_utc_texts(micro)).tolist() == micro.tolist()
+
+
+def _by_the_filter(session: Session, device_id: int, records: list[dict], settings: Settings) -> list[str]:
+    """The filter's verdicts for records not stored yet, with every good stored fix within
+    10 minutes of them as context (what ingestion must answer, however it reads the context)."""
+    stored = list(session.exec(select(LocationFix).where(LocationFix.device_id == device_id)))
+    keys = {(f.time, f.lat, f.lon) for f in stored}
+    fresh = [Fix(datetime.fromisoformat(r["time"]), r["lat"], r["lon"], r.get("accuracy_m")) for r in records]
+    fresh = [f for f in fresh if (f.time, f.lat, f.lon) not in keys]
+    first, last = min(f.time for f in fresh), max(f.time for f in fresh)
+    context = sorted(
+        (Fix(f.time, f.lat, f.lon) for f in stored
+         if f.status == "ok" and first - timedelta(minutes=10) <= f.time <= last + timedelta(minutes=10)),
+        key=lambda f: (f.time, f.lat, f.lon),
+    )
+    checked = filter_fixes(fresh + context, fix_policy(settings).filter, datetime.now(UTC))
+    return [c.status.value for c in sorted(checked, key=lambda c: c.index) if c.index < len(fresh)]
+
+
+def test_single_fixes_get_the_verdict_of_the_whole_stored_window(
+    client: TestClient, world: World, session: Session, settings: Settings
+):
+    """Only the nearest stored fixes are read unless fixes farther away could change the verdict:
+    either way the answer is the filter's over ±10 min. Good stored fixes that alternate
+    between two places (stored while a looser speed limit applied) make the nearest ones undecided."""
+    rng = random.Random(3)
+    t = minutes_ago(60)
+    near, far = (31.2304, 121.4737), (31.5, 121.4737)  # 30 km apart: unreachable in seconds at 70 m/s
+    settings.location_max_speed_mps = 10_000.0
+    stored = [fix(t + timedelta(seconds=5 * k), *(far if k >= 30 and (k // rng.randint(1, 4)) % 2 else near))
+              for k in range(80)]
+    assert client.post(URL, json={"records": stored}, headers=world.device_headers).json()["accepted"] == 80
+    settings.location_max_speed_mps = 70.0
+    for _ in range(60):
+        at = t + timedelta(seconds=rng.choice([rng.uniform(0, 400), rng.uniform(400, 700)]))
+        records = [fix(at, *(far if rng.random() < 0.3 else near))]
+        session.expire_all()
+        expected = _by_the_filter(session, world.device.id, records, settings)
+        body = client.post(URL, json={"records": records}, headers=world.device_headers).json()
+        assert [r["fix_status"] for r in body["results"]] == expected, at
