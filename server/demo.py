@@ -3,9 +3,10 @@
 The pieces are the real ones: simulated Android phones (``device_agent.simulator``) behind
 the adb server shipped in the adbutils wheel, the device agent provisioning and syncing
 them, the OwnTracks app of each simulated phone posting its fixes with the configuration
-the agent imported into it, and the server ingesting what arrives. The phones replay the
-day from 09:00 at ``speed``× wall time until their clocks reach the present (a fix from
-the future would be refused), then keep to it; the demo's reps work every day of the week,
+the agent imported into it, and the server ingesting what arrives. During the working day the
+phones start ten minutes in the past (their earlier hours are history already on the phone);
+outside it they replay the day from 09:00. Either way their clocks run at ``speed``× wall time
+until they reach the present (a fix from the future would be refused), then keep to it; the demo's reps work every day of the week,
 so they drive, visit customers, call and text whatever day the demo runs.
 """
 
@@ -93,9 +94,12 @@ def seed_organisation(session: Session) -> list[DemoLogin]:
 
 
 def demo_morning(now: datetime, zone: str) -> datetime:
-    """09:00 local of today, or of yesterday before 09:00: the phones' day starts there."""
+    """Where the phones' replay starts: ten minutes ago during the working day (so reps are live
+    on the map within a minute), else 09:00 local of today (or of yesterday before 09:00)."""
     local = now.astimezone(ZoneInfo(zone))
     nine = local.replace(hour=9, minute=0, second=0, microsecond=0)
+    if nine + timedelta(minutes=10) <= local <= nine.replace(hour=17, minute=30):
+        return (local - timedelta(minutes=10)).replace(second=0, microsecond=0)
     return nine if local >= nine else nine - timedelta(days=1)
 
 
