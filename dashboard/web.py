@@ -116,5 +116,11 @@ def render(
     return response
 
 
+def error_page(request: Request, user: User | None, status_code: int) -> HTMLResponse:
+    """The HTML answer for a page that cannot be shown: 404 not found (or out of scope), else bad request."""
+    key = "error.not_found" if status_code == 404 else "error.bad_request"
+    return render(request, "error.html", user=user, status_code=status_code, message_key=key)
+
+
 def local_now(request: Request) -> datetime:
     return utcnow().astimezone(ZoneInfo(settings_zone(request)))

@@ -23,7 +23,7 @@ from dashboard.lookups import stage_names, user_names
 from dashboard.nav import SALES
 from dashboard.pages.tickets import sla_messages
 from dashboard.sla import sla_clock
-from dashboard.web import render
+from dashboard.web import error_page, render
 from server.deps import SessionDep, SettingsDep
 from server.routes.crm_customers import FilterDep
 
@@ -61,9 +61,7 @@ def customer_list(
             session, actor=user, filters=filters, cursor=cursor, limit=50, region=settings.default_region
         )
     except DomainError as exc:
-        return render(
-            request, "error.html", user=user, status_code=exc.status_code, message_key="error.bad_request"
-        )
+        return error_page(request, user, exc.status_code)
     owners = user_names(session, user, (c.owner_id for c in page.items))
     return render(
         request,
@@ -81,7 +79,7 @@ def customer_360(request: Request, session: SessionDep, user: SalesUser, custome
     try:
         customer = visible_customer(session, user, customer_id)
     except NotFound:
-        return render(request, "error.html", user=user, status_code=404, message_key="error.not_found")
+        return error_page(request, user, 404)
     summary = summaries(session, user, [customer])[0]
     is_owner = customer.owner_id is not None and customer.owner_id == user.id
     phones = active_phones(session, [customer_id]).get(customer_id, [])

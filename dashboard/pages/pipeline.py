@@ -25,7 +25,7 @@ from dashboard.auth import page_roles
 from dashboard.i18n import Translator, request_locale
 from dashboard.lookups import customer_names, user_names, visible_divisions, visible_reps
 from dashboard.nav import SALES
-from dashboard.web import render
+from dashboard.web import error_page, render
 from server.deps import SessionDep
 
 router = APIRouter(include_in_schema=False)
@@ -82,7 +82,7 @@ def pipeline_page(
     pipelines = list_pipelines(session, actor=user)
     chosen = next((p for p in pipelines if p.id == pipeline), None) if pipeline else None
     if pipeline is not None and chosen is None:
-        return render(request, "error.html", user=user, status_code=404, message_key="error.not_found")
+        return error_page(request, user, 404)
     chosen = chosen or (pipelines[0] if pipelines else None)
     t = Translator(request_locale(request, user))
     context: dict[str, Any] = {
@@ -112,7 +112,7 @@ def pipeline_page(
         try:
             page = list_opportunities(session, actor=user, filters=filters, cursor=cursor, limit=50)
         except DomainError:
-            return render(request, "error.html", user=user, status_code=400, message_key="error.bad_request")
+            return error_page(request, user, 400)
         items, context["next_cursor"] = page.items, page.next_cursor
         context["filters"] = filters
     context["items"] = items

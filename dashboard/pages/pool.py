@@ -22,7 +22,7 @@ from dashboard.auth import page_roles
 from dashboard.i18n import Translator, request_locale
 from dashboard.lookups import visible_divisions, visible_reps
 from dashboard.nav import SALES
-from dashboard.web import render
+from dashboard.web import error_page, render
 from server.deps import SessionDep, SettingsDep
 from server.routes.crm_customers import FilterDep
 
@@ -45,7 +45,7 @@ def pool_page(
             session, actor=user, filters=in_pool, cursor=cursor, limit=50, region=settings.default_region
         )
     except DomainError:
-        return render(request, "error.html", user=user, status_code=400, message_key="error.bad_request")
+        return error_page(request, user, 400)
     pools = list_pools(session, actor=user)
     own_pool = next((p for p in pools if p.division_id == user.division_id and p.is_default), None)
     claimed_today = 0

@@ -18,7 +18,7 @@ from dashboard.lookups import visible_reps
 from dashboard.maps import TILE_SOURCES, Tiles, base_map, embed, remember_tiles, tiles_choice
 from dashboard.nav import MANAGERS
 from dashboard.pages.live_map import map_center
-from dashboard.web import local_now, render
+from dashboard.web import error_page, local_now, render
 from server.deps import SessionDep, SettingsDep
 from server.locations.days import rep_day
 from server.locations.views import RepDayRead, rep_day_view
@@ -68,7 +68,7 @@ def replay(
         try:
             found = rep_day(session, actor=user, rep_id=rep, day=chosen_day, settings=settings, now=utcnow())
         except NotFound:
-            return render(request, "error.html", user=user, status_code=404, message_key="error.not_found")
+            return error_page(request, user, 404)
         view = rep_day_view(found, TILE_SOURCES[tiles].crs)
     fmap = replay_map(view, tiles, map_center(session, user))
     t = Translator(request_locale(request, user))

@@ -28,7 +28,7 @@ from dashboard.formatting import Formatter
 from dashboard.i18n import Translator, request_locale
 from dashboard.lookups import user_names, visible_divisions
 from dashboard.nav import SALES
-from dashboard.web import local_now, render
+from dashboard.web import error_page, local_now, render
 from server.deps import SessionDep, SettingsDep
 
 router = APIRouter(include_in_schema=False)
@@ -144,7 +144,7 @@ def reports_page(
     start = start or today.replace(day=1)
     end = end or today
     if end < start or (end - start).days > 366:
-        return render(request, "error.html", user=user, status_code=400, message_key="error.bad_request")
+        return error_page(request, user, 400)
     zone = settings.time_zone
     begin, finish = _period(start, end, zone)
     divisions = visible_divisions(session, user) if Role(user.role) is Role.executive else []
@@ -152,7 +152,7 @@ def reports_page(
     if division_id is None and divisions:
         division_id = divisions[0].id
     elif divisions and division_id not in {d.id for d in divisions}:
-        return render(request, "error.html", user=user, status_code=404, message_key="error.not_found")
+        return error_page(request, user, 404)
     summary = (
         summary_report(session, actor=user, start=begin, end=finish, as_of=end, division_id=division_id)
         if division_id is not None

@@ -20,7 +20,7 @@ from dashboard.i18n import Translator, request_locale
 from dashboard.lookups import customer_names, user_names, visible_reps
 from dashboard.nav import SALES
 from dashboard.sla import sla_clock
-from dashboard.web import render
+from dashboard.web import error_page, render
 from server.deps import SessionDep
 
 router = APIRouter(include_in_schema=False)
@@ -47,7 +47,7 @@ def ticket_list(
 ) -> Response:
     now = utcnow()
     if state and state not in STATES:
-        return render(request, "error.html", user=user, status_code=400, message_key="error.bad_request")
+        return error_page(request, user, 400)
     filters = TicketFilter(
         status=TicketStatus(state) if state and state != "overdue" else None,
         kind=kind,
@@ -57,7 +57,7 @@ def ticket_list(
     try:
         page = list_tickets(session, actor=user, filters=filters, cursor=cursor, limit=50)
     except DomainError:
-        return render(request, "error.html", user=user, status_code=400, message_key="error.bad_request")
+        return error_page(request, user, 400)
     t = Translator(request_locale(request, user))
     return render(
         request,
@@ -82,7 +82,7 @@ def ticket_list(
 def ticket_page(request: Request, session: SessionDep, user: SalesUser, ticket_id: int) -> Response:
     row = get_visible(session, user, Ticket, ticket_id)
     if row is None:
-        return render(request, "error.html", user=user, status_code=404, message_key="error.not_found")
+        return error_page(request, user, 404)
     ticket = TicketView.model_validate(row)
     history = session.exec(
         scope(select(TimelineEvent), user, TimelineEvent)
