@@ -49,7 +49,7 @@ def test_claim_cap_race_and_assign(browse, client: TestClient, factory: Factory,
     assert page.inner_text("#claimed-today b") == "1"
     page.click(f"[data-claim='{second}']")
     refused = page.wait_for_selector(f"tr[data-customer='{second}'] [data-refused=rule]")
-    assert "daily claim limit" in refused.inner_text()
+    assert "达到每日上限" in refused.inner_text()
     shot(page, "pool")
 
     # someone else is faster while the page is open

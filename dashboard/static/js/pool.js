@@ -17,6 +17,21 @@
     return (await api("GET", "/pool/customers/" + customerId + "/state")).in_pool;
   }
 
+  function full(id) {
+    const badge = document.getElementById(id);
+    return badge && badge.dataset.cap !== "" && Number(badge.dataset.n) >= Number(badge.dataset.cap) ? badge.dataset.cap : null;
+  }
+
+  function ruleMessage(detail) {
+    /* The page knows the cap and the capacity, so those two refusals are said in the page's language;
+       others (cool-down until a date, a role the pool does not admit) quote the service. */
+    const cap = full("claimed-today");
+    if (cap !== null) return t("pool.refused_cap", { n: cap });
+    const capacity = full("holding");
+    if (capacity !== null) return t("pool.refused_capacity", { n: capacity });
+    return t("pool.refused_rule") + " " + detail;
+  }
+
   document.querySelectorAll("[data-claim]").forEach(function (button) {
     button.addEventListener("click", async function () {
       const row = button.closest("tr");
@@ -38,7 +53,8 @@
           return;
         }
         const available = await stillInPool(button.dataset.claim);
-        outcome.replaceChildren(el("span", { class: "error", "data-refused": available ? "rule" : "taken", text: (available ? t("pool.refused_rule") : t("pool.refused_taken")) + " " + exc.message }));
+        const text = available ? ruleMessage(exc.message) : t("pool.refused_taken") + " " + exc.message;
+        outcome.replaceChildren(el("span", { class: "error", "data-refused": available ? "rule" : "taken", text: text }));
         if (available) button.disabled = false;
         else row.classList.add("taken");
       }
