@@ -2,17 +2,20 @@
 
 1. SMS and call batches of 1,000 POSTed to a real ``uvicorn`` server (one worker) → records/s,
    next to a raw DBAPI ``executemany`` of the very rows the server stored, into the same
-   table, in the same run (target: ratio ≥ 0.3; ≥ 20,000 records/s on SQLite).
-2. Linking: the pipeline's link step (phone-book lookup + resolve, batches of 1,000) for
+   table (under a second phone), round by round so that both see the same machine
+   (target: ratio ≥ 0.3; ≥ 20,000 records/s on SQLite). On SQLite also CPU µs per record.
+2. Linking: the pipeline's link step (phone-book query + resolve, batches of 1,000) for
    1M events against 100k contacts (target ≥ 50,000 events/s).
 3. Timeline: first page and a page 10,000 events deep (keyset cursor) for a customer with
-   100k events in a table of 10M events, through HTTP (target p95 < 20 ms).
+   100k events in a table of 10M events, through HTTP, requested in turn (target p95 < 20 ms).
 
     python scripts/bench_ingest.py [--quick] [--postgres postgresql+psycopg://postgres@127.0.0.1/bench]
+        [--sections ingest,linking,timeline]
 
 ``--quick``: 10k contacts, 100k linking events, 1M timeline events (hot customer still 100k).
 Numbers in the ingestion batches come from a rep's book of 2,000 customers (normalisation
 results are cached per number, as on a real phone where the same customers recur).
+The load average is printed with each section: the figures are only comparable within a run.
 """
 
 from __future__ import annotations
