@@ -48,10 +48,14 @@ def raw_numbers(count: int, rng: random.Random) -> list[str]:
 
 
 def keyword_text(rng: random.Random) -> str:
-    filler = "今天拜访了客户，沟通了产品的交付周期和售后服务安排，客户比较满意。We discussed the delivery plan. "
+    filler = (
+        "今天拜访了客户，沟通了产品的交付周期和售后服务安排，客户比较满意。We discussed the delivery plan. "
+    )
     parts, size = [], 0
     while size < TEXT_MB * 1_000_000:
-        part = filler + (rng.choice(["这次能给最低价吗", "返点怎么算", "私单不要做"]) if rng.random() < 0.05 else "")
+        part = filler + (
+            rng.choice(["这次能给最低价吗", "返点怎么算", "私单不要做"]) if rng.random() < 0.05 else ""
+        )
         parts.append(part)
         size += len(part.encode())
     return "".join(parts)
@@ -83,25 +87,50 @@ def main() -> None:
 
     output = sms_output(SMS_ROWS, rng)
     seconds = timed(lambda: parse_content_query(output, SMS_PROJECTION))
-    rows.append((f"content query parse, {SMS_ROWS:,} SMS", f"{SMS_ROWS / seconds:,.0f} rows/s", f"{seconds * 1000:.1f} ms"))
+    rows.append(
+        (
+            f"content query parse, {SMS_ROWS:,} SMS",
+            f"{SMS_ROWS / seconds:,.0f} rows/s",
+            f"{seconds * 1000:.1f} ms",
+        )
+    )
     parsed = parse_content_query(output, SMS_PROJECTION).rows
     seconds = timed(lambda: decode_sms_rows(parsed))
-    rows.append((f"SMS records decode, {SMS_ROWS:,} rows", f"{SMS_ROWS / seconds:,.0f} rows/s", f"{seconds * 1000:.1f} ms"))
+    rows.append(
+        (
+            f"SMS records decode, {SMS_ROWS:,} rows",
+            f"{SMS_ROWS / seconds:,.0f} rows/s",
+            f"{seconds * 1000:.1f} ms",
+        )
+    )
 
     numbers = raw_numbers(NUMBERS, rng)
     seconds = timed(lambda: [normalise(n) for n in numbers], repeat=1)
-    rows.append((f"normalise, {NUMBERS:,} mixed numbers", f"{NUMBERS / seconds:,.0f} numbers/s",
-                 f"{seconds / NUMBERS * 1e6:.1f} µs each"))
+    rows.append(
+        (
+            f"normalise, {NUMBERS:,} mixed numbers",
+            f"{NUMBERS / seconds:,.0f} numbers/s",
+            f"{seconds / NUMBERS * 1e6:.1f} µs each",
+        )
+    )
 
     text = keyword_text(rng)
     megabytes = len(text.encode()) / 1_000_000
-    for label, keywords in (("6 default keywords", None), ("1,000 keywords", [f"关键词{i}" for i in range(994)])):
+    for label, keywords in (
+        ("6 default keywords", None),
+        ("1,000 keywords", [f"关键词{i}" for i in range(994)]),
+    ):
         words = list(KeywordMatcher().keywords) + (keywords or [])
         matcher = KeywordMatcher(words)
         fast = timed(lambda m=matcher: m.find(text), repeat=2)
         slow = timed(lambda w=words: naive_find(w, text), repeat=1)
-        rows.append((f"keywords, {label}", f"{megabytes / fast:,.1f} MB/s",
-                     f"baseline str.find per keyword {megabytes / slow:,.1f} MB/s ({slow / fast:,.1f}x)"))
+        rows.append(
+            (
+                f"keywords, {label}",
+                f"{megabytes / fast:,.1f} MB/s",
+                f"baseline str.find per keyword {megabytes / slow:,.1f} MB/s ({slow / fast:,.1f}x)",
+            )
+        )
 
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     header = ("benchmark", "throughput", "detail")
