@@ -2,19 +2,34 @@
 
 Whoever changes a customer's (or customer address's) lat/lon calls :func:`set_position`
 so that ``geocell`` stays in step; nearby/nearest queries (server.locations.nearby) read
-only ``geocell`` through its index, then measure exact distances.
+the cells' bounding-box slices of :data:`POSITION_INDEX` alone (no table rows), then
+measure exact distances.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
+from sqlalchemy import Index
+
+from crm.customers import Customer
 from crm.errors import DomainError
 from lbs.cells import DEFAULT_LEVEL, cell_of
 from lbs.errors import LbsError
 
 #: Level of the cells stored in ``geocell`` (≈ 2.4 km × 2.1 km at 30° N); see lbs.cells.
 GEOCELL_LEVEL = DEFAULT_LEVEL
+
+#: Cell, then position: a query seeks each cell at its latitude band and reads id, lat and lon
+#: (and whether the customer was merged away) from the index entries.
+POSITION_INDEX = Index(
+    "ix_customer_geocell_position",
+    Customer.__table__.c.geocell,
+    Customer.__table__.c.lat,
+    Customer.__table__.c.lon,
+    Customer.__table__.c.merged_into_id,
+    Customer.__table__.c.id,
+)
 
 
 class Located(Protocol):

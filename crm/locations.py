@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, Index, Integer, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from crm import geo as _geo  # noqa: F401  (the index on customer positions that nearby queries read)
 from crm.types import UTCDateTime, utcnow
 
 #: 64-bit ids on PostgreSQL; SQLite keeps INTEGER PRIMARY KEY (the rowid, already 64-bit).

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from lbs.errors import InvalidConfig, require_number
 from lbs.geo import EARTH_RADIUS_M, cap_lon_half_width_deg
@@ -49,27 +50,50 @@ def cell_of(lat: float, lon: float, level: int = DEFAULT_LEVEL) -> int:
     return row * (1 << level) + col
 
 
-def cells_covering(lat: float, lon: float, radius_m: float, level: int = DEFAULT_LEVEL) -> list[int]:
-    """Sorted ids of every cell at ``level`` that may hold a point within ``radius_m``.
+@dataclass(frozen=True, slots=True)
+class Box:
+    """Latitude/longitude bounds (degrees) of a circle on the sphere. ``west``/``east`` are None
+    when it spans every longitude (it reaches a pole); ``west > east`` when it crosses the
+    antimeridian."""
 
-    Uses the exact latitude/longitude bounding box of the spherical cap (so no point
-    within the radius is ever missed); corner cells beyond the circle are included.
-    """
+    south: float
+    north: float
+    west: float | None
+    east: float | None
+
+
+#: Bounds are widened by this much (≈ 0.1 mm) so rounding never leaves a point on the circle out.
+_PAD_DEG = 1e-9
+
+
+def bounding_box(lat: float, lon: float, radius_m: float) -> Box:
+    """The exact latitude/longitude bounding box of the spherical cap of ``radius_m`` around
+    (lat, lon): every point within the radius is inside it."""
     check_lat_lon(lat, lon)
     require_number(radius_m, "radius_m")
+    angular = min(math.pi, radius_m / EARTH_RADIUS_M)
+    dlat = math.degrees(angular) + _PAD_DEG
+    south, north = max(-90.0, lat - dlat), min(90.0, lat + dlat)
+    half = cap_lon_half_width_deg(lat, angular)
+    if half is None or half + _PAD_DEG >= 180.0:
+        return Box(south, north, None, None)
+    half += _PAD_DEG
+    return Box(south, north, ((lon - half + 180.0) % 360.0) - 180.0, ((lon + half + 180.0) % 360.0) - 180.0)
+
+
+def cells_covering(lat: float, lon: float, radius_m: float, level: int = DEFAULT_LEVEL) -> list[int]:
+    """Sorted ids of every cell at ``level`` that may hold a point within ``radius_m``: the
+    cells meeting its :func:`bounding_box` (corner cells beyond the circle are included)."""
+    box = bounding_box(lat, lon, radius_m)
     _check_level(level)
     cols = 1 << level
-    angular = min(math.pi, radius_m / EARTH_RADIUS_M)
-    dlat = math.degrees(angular)
-    south, north = max(-90.0, lat - dlat), min(90.0, lat + dlat)
-    row0, _ = _row_col(south, lon, level)
-    row1, _ = _row_col(north, lon, level)
-    half = cap_lon_half_width_deg(lat, angular)
-    if half is None or half >= 180.0:
+    row0, _ = _row_col(box.south, lon, level)
+    row1, _ = _row_col(box.north, lon, level)
+    if box.west is None or box.east is None:
         col_ids: Sequence[int] = range(cols)
     else:
-        _, c0 = _row_col(lat, ((lon - half + 180.0) % 360.0) - 180.0, level)
-        _, c1 = _row_col(lat, ((lon + half + 180.0) % 360.0) - 180.0, level)
+        _, c0 = _row_col(lat, box.west, level)
+        _, c1 = _row_col(lat, box.east, level)
         col_ids = range(c0, c1 + 1) if c0 <= c1 else [*range(c0, cols), *range(0, c1 + 1)]
     return sorted(row * cols + c for row in range(row0, row1 + 1) for c in col_ids)
 

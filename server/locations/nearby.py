@@ -1,8 +1,10 @@
 """Customers within R of a point and the K nearest, inside SQL on both backends.
 
-``customer.geocell`` (crm.geo) is an indexed integer cell key. A query turns the circle
-into the cells that may hold a point within R (lbs.cells), reads those rows as a few
-index ranges (one per cell row), and measures exact distances on the candidates.
+``customer.geocell`` (crm.geo) is an integer cell key, indexed with the position after it
+(``crm.geo.POSITION_INDEX``). A query turns the circle into the cells that may hold a point
+within R and its latitude/longitude bounding box (lbs.cells), reads each cell's latitude
+band from that index alone (cells as an ``IN`` list; a very long list as ranges of
+consecutive cells instead), and measures exact distances on those candidates.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlmodel import Session
 
 from crm.access import scope
@@ -20,13 +22,15 @@ from crm.customers import Customer
 from crm.errors import DomainError
 from crm.geo import GEOCELL_LEVEL
 from crm.org import User
-from lbs.cells import cells_covering
+from lbs.cells import Box, bounding_box, cells_covering
 from lbs.errors import LbsError
 from lbs.geo import haversine_np
 
 #: Largest radius a query may ask for (and how far "nearest" looks).
 MAX_RADIUS_M = 100_000.0
 _FIRST_RADIUS_M = 1_000.0
+#: Longest cell list sent as ``IN`` (a 100 km circle at 30° N covers ~8,000 cells of level 14).
+_MAX_IN_CELLS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +53,25 @@ def _ranges(cells: list[int]) -> list[tuple[int, int]]:
     return runs
 
 
+def _in_cells(cells: list[int]) -> ColumnElement[bool]:
+    """Each cell an index seek (``IN``), within the drivers' parameter limits; runs of
+    consecutive cells beyond that (circles near a pole span thousands of cells)."""
+    column = Customer.geocell
+    if len(cells) <= _MAX_IN_CELLS:
+        return column.in_(cells)
+    return or_(*(column == a if a == b else and_(column >= a, column <= b) for a, b in _ranges(cells)))
+
+
+def _in_box(box: Box) -> list[ColumnElement[bool]]:
+    where = [Customer.lat >= box.south, Customer.lat <= box.north]
+    if box.west is not None and box.east is not None:
+        if box.west <= box.east:
+            where += [Customer.lon >= box.west, Customer.lon <= box.east]
+        else:  # across the antimeridian
+            where.append(or_(Customer.lon >= box.west, Customer.lon <= box.east))
+    return where
+
+
 def customers_within(
     session: Session, *, actor: User, lat: float, lon: float, radius_m: float, limit: int | None = None
 ) -> list[NearCustomer]:
@@ -57,14 +80,15 @@ def customers_within(
         raise DomainError(f"radius_m must be between 0 and {MAX_RADIUS_M:.0f}", field="radius_m")
     try:
         cells = cells_covering(lat, lon, radius_m, GEOCELL_LEVEL)
+        box = bounding_box(lat, lon, radius_m)
     except LbsError as exc:
         raise DomainError(str(exc), field=exc.field or "lat") from exc
-    column = Customer.geocell
-    where = or_(*(column == a if a == b else and_(column >= a, column <= b) for a, b in _ranges(cells)))
-    # Candidates by cell alone (so the planner drives the query from the geocell index), then
-    # exact distances, then the access scope on the few that are inside.
+    # Candidates from the position index alone (so the planner drives the query from it),
+    # then exact distances, then the access scope on the few that are inside.
     near = session.execute(
-        select(Customer.id, Customer.lat, Customer.lon).where(where, Customer.merged_into_id.is_(None))
+        select(Customer.id, Customer.lat, Customer.lon).where(
+            _in_cells(cells), *_in_box(box), Customer.merged_into_id.is_(None)
+        )
     ).all()
     if not near:
         return []

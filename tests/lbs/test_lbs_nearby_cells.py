@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from lbs.cells import cell_of, cell_size_deg, cells_covering, covering_level
+from lbs.cells import bounding_box, cell_of, cell_size_deg, cells_covering, covering_level
 from lbs.errors import InvalidConfig, InvalidCoordinate
 from lbs.geo import destination, haversine_np
 from lbs.nearby import NearbyIndex
@@ -73,9 +73,28 @@ def test_cells_covering_contains_every_point_within_radius():
             assert cell_of(*p, level) in cover
 
 
+def test_bounding_box_holds_every_point_within_radius():
+    rng = np.random.default_rng(6)
+    for _ in range(300):
+        lat, lon = float(rng.uniform(-89, 89)), float(rng.uniform(-180, 180))
+        radius = float(rng.uniform(1, 100_000))
+        box = bounding_box(lat, lon, radius)
+        for bearing in range(0, 360, 10):
+            plat, plon = destination(lat, lon, bearing, radius * float(rng.choice([1.0, rng.uniform(0, 1)])))
+            if haversine_np(lat, lon, plat, plon) > radius:
+                continue
+            assert box.south <= plat <= box.north
+            if box.west is not None and box.east is not None:
+                inside = box.west <= plon <= box.east if box.west <= box.east else plon >= box.west or plon <= box.east
+                assert inside, (lat, lon, radius, bearing)
+
+
 def test_cells_near_antimeridian_and_pole():
     cover = set(cells_covering(10.0, 179.99, 5000, 14))
     assert cell_of(10.0, -179.99, 14) in cover
+    across = bounding_box(10.0, 179.99, 5000)
+    assert across.west > across.east  # crosses the antimeridian
+    assert bounding_box(89.99, 0.0, 5000).west is None
     polar = cells_covering(89.99, 0.0, 5000, 10)
     assert len(polar) == (1 << 10) * len({c >> 10 for c in polar})
     assert cell_of(90.0, 180.0, 14) == cell_of(90.0, -180.0, 14)

@@ -62,6 +62,22 @@ def test_nearest_equals_brute_force(session: Session, world: World, scattered: l
         assert [c.distance_m for c in got] == pytest.approx(list(dist[:k]))
 
 
+def test_within_across_the_antimeridian_and_around_a_pole(session: Session, world: World):
+    places = {"east": (10.0, 179.999), "west": (10.0, -179.999), "polar": (89.99, 10.0), "other side": (89.99, -170.0)}
+    ids = {}
+    for name, (lat, lon) in places.items():
+        row = Customer(division_id=world.division.id, name=name)
+        set_position(row, lat, lon)
+        session.add(row)
+        session.flush()
+        ids[name] = row.id
+    session.commit()
+    across = customers_within(session, actor=world.head, lat=10.0, lon=180.0, radius_m=500)
+    assert {c.id for c in across} == {ids["east"], ids["west"]}
+    pole = customers_within(session, actor=world.head, lat=89.995, lon=0.0, radius_m=5000)  # every longitude
+    assert {c.id for c in pole} == {ids["polar"], ids["other side"]}
+
+
 def test_api_scope_and_gcj02(client: TestClient, world: World, factory: Factory, session: Session):
     mine = factory.customer(world.division, world.rep)
     theirs = factory.customer(world.division, world.other_rep)
