@@ -140,4 +140,5 @@ def customers_geojson(
     except ValueError as exc:
         return JSONResponse({"detail": str(exc), "field": "bbox"}, status_code=422)
     layer: dict[str, Any] = customer_layer(session, user, box, zoom, tiles)
-    return JSONResponse(layer)
+    # Customers rarely move: panning back within half a minute reuses the browser's copy.
+    return JSONResponse(layer, headers={"Cache-Control": "private, max-age=30"})

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlmodel import Session
 
 from crm.access import scope
@@ -37,7 +37,7 @@ class Motion(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class LiveRep:
-    position: RepPosition
+    position: Row[Any]  # the rep_position columns, read as plain values (no ORM object per rep)
     name: str
     freshness: Freshness
     motion: Motion
@@ -52,7 +52,7 @@ def freshness(age_s: float, settings: Settings) -> Freshness:
     return Freshness.stale if age_s <= settings.live_offline_s else Freshness.offline
 
 
-def visiting_reps(session: Session, positions: Iterable[RepPosition], since: datetime) -> dict[int, int]:
+def visiting_reps(session: Session, positions: Iterable[RepPosition | Row[Any]], since: datetime) -> dict[int, int]:
     """Rep → customer of a check-in after ``since`` made where the rep still is."""
     stays = {p.rep_user_id: p for p in positions}
     if not stays:
@@ -79,13 +79,14 @@ def visiting_reps(session: Session, positions: Iterable[RepPosition], since: dat
 def live_reps(session: Session, *, actor: User, settings: Settings, now: datetime) -> list[LiveRep]:
     """Every rep position the actor may see, with freshness and motion."""
     rows = session.execute(
-        scope(select(RepPosition, User.display_name).join(User, User.id == RepPosition.rep_user_id), actor,
-              RepPosition).order_by(RepPosition.rep_user_id)
+        scope(select(*(c for c in RepPosition.__table__.c if c.name not in ("anchor_lat", "anchor_lon", "updated_at")),
+                     User.display_name).join(User, User.id == RepPosition.rep_user_id),
+              actor, RepPosition).order_by(RepPosition.rep_user_id)
     ).all()
-    positions = [p for p, _ in rows]
-    visiting = visiting_reps(session, positions, now - timedelta(seconds=settings.dispatch_visit_s))
+    visiting = visiting_reps(session, rows, now - timedelta(seconds=settings.dispatch_visit_s))
     out = []
-    for position, name in rows:
+    for position in rows:
+        name = position.display_name
         age = max(0.0, (now - position.time).total_seconds())
         still = (position.time - position.still_since).total_seconds()
         customer = visiting.get(position.rep_user_id)
@@ -102,7 +103,7 @@ def as_geojson(reps: Sequence[LiveRep], coords: CoordSystem) -> dict[str, Any]:
     features = []
     for r in reps:
         p = r.position
-        lat, lon = convert(p.lat, p.lon, CoordSystem.WGS84, coords)
+        lat, lon = (p.lat, p.lon) if coords is CoordSystem.WGS84 else convert(p.lat, p.lon, CoordSystem.WGS84, coords)
         features.append({
             "type": "Feature",
             "id": p.rep_user_id,
