@@ -1,19 +1,21 @@
 """Location services over HTTP and SQL, each next to a baseline measured in the same run.
 
-    python scripts/bench_lbs.py [--fixes 200000] [--batch 5000] [--seconds 10] [--postgres URL]
-                                [--algorithms]   # also run scripts/bench_lbs_algorithms.py --quick
+    python scripts/bench_lbs.py [--fixes 200000] [--batch 5000] [--repeat 3] [--seconds 10]
+                                [--postgres URL] [--algorithms]  # also bench_lbs_algorithms.py --quick
 
 Rows:
 * fix ingestion through ``POST /api/v1/ingest/locations`` (a real `fieldcrm serve`), fixes/s,
   next to raw ``executemany`` of the same rows into the same table: the same statement and
   driver call on rows prepared beforehand, only the insert and commit timed (target ≥ 50,000
-  fixes/s on SQLite and ≥ 0.3 × raw);
+  fixes/s on SQLite and ≥ 0.3 × raw); the two alternate ``--repeat`` times and the best of
+  each is compared (every run is printed);
 * single-fix OwnTracks posts offered at 200 req/s from one phone (its ±10 min context grows
   to hundreds of fixes): achieved rate, p50/p99 latency, next to the bare route (an OwnTracks
   ``lwt`` message: same server, authentication and decoding, no fix stored) offered at the
   same rate;
 * customers within 1 km / 10 nearest among 100,000 customers through the SQL cell index
-  (target < 5 ms), next to a full-table scan with exact distances.
+  (target < 5 ms), next to a full-table scan with exact distances (PostgreSQL: after
+  ``ANALYZE``, as autovacuum does after a bulk load).
 
 The load average (``os.getloadavg``) is printed before and after each part: on a shared
 machine the figures move with it.
@@ -41,6 +43,7 @@ import httpx
 import numpy as np
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import text
 from sqlmodel import Session, select
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -200,10 +203,10 @@ def bench_batches(world: World, base: str, total: int, batch: int) -> float:
     return sent / elapsed
 
 
-def bench_raw(url: str, total: int, batch: int) -> float:
+def bench_raw(url: str, total: int, batch: int, tag: str) -> float:
     """The same rows through the driver's executemany into a fresh device's part of the table:
     rows prepared in the driver's form beforehand, only the inserts and commits timed."""
-    world = make_world(url, 1, "raw")
+    world = make_world(url, 1, tag)
     device = world.devices[0]
     now = datetime.now(UTC)
     fixes = track(total, now - timedelta(seconds=5 * total + 3600), seed=99)
@@ -275,6 +278,11 @@ def bench_nearby(world: World, count: int, queries: int) -> None:
                 chunk.append(c)
             session.add_all(chunk)
             session.commit()
+        if session.get_bind().dialect.name == "postgresql":
+            # As autovacuum does after a bulk load; without statistics PostgreSQL guesses that a
+            # division holds ~20 customers and reads the whole division to apply the scope.
+            session.execute(text("ANALYZE customer"))
+            session.commit()
         head = session.get(User, world.head.id)
         probes = random_sites(CITY, 35_000, queries, np.random.default_rng(2))
         before = load()
@@ -323,23 +331,31 @@ def load() -> str:
     return "load " + " / ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
+def runs(rates: list[float]) -> str:
+    return f"best of {len(rates)} ({' / '.join(f'{r:,.0f}' for r in rates)})"
+
+
 def run(url: str, label: str, args: argparse.Namespace, data_dir: str) -> None:
     world = make_world(url, args.devices, "http")
     server, base = serve(world, data_dir)
     try:
         before = load()
-        http_rate = bench_batches(world, base, args.fixes, args.batch)
-        raw_rate = bench_raw(url, args.fixes, args.batch)
+        http_rates, raw_rates = [], []
+        for k in range(args.repeat):  # alternated, so that both see the same load
+            batch_world = world if k == 0 else make_world(url, args.devices, f"http{k}")
+            http_rates.append(bench_batches(batch_world, base, args.fixes, args.batch))
+            raw_rates.append(bench_raw(url, args.fixes, args.batch, f"raw{k}"))
+        http_rate, raw_rate = max(http_rates), max(raw_rates)
         rows.append(
             (
                 f"{label}: HTTP batch ingestion ({args.batch}/batch, {args.devices} phones)",
                 f"{http_rate:,.0f} fixes/s",
-                f"{http_rate / raw_rate:.2f} × raw",
+                f"{http_rate / raw_rate:.2f} × raw; {runs(http_rates)}",
                 "≥ 50,000/s, ≥ 0.3 ×",
                 f"{before} → {load()}",
             )
         )
-        rows.append((f"{label}: baseline raw executemany", f"{raw_rate:,.0f} fixes/s", "1.00 × raw", "", ""))
+        rows.append((f"{label}: baseline raw executemany", f"{raw_rate:,.0f} fixes/s", runs(raw_rates), "", ""))
         for kind, name in (("lwt", "baseline: bare route (OwnTracks lwt, no fix)"),
                            ("location", "OwnTracks single-fix posts")):
             before = load()
@@ -366,6 +382,7 @@ def main() -> None:
     parser.add_argument("--fixes", type=int, default=200_000)
     parser.add_argument("--batch", type=int, default=5000)
     parser.add_argument("--devices", type=int, default=4)
+    parser.add_argument("--repeat", type=int, default=3, help="HTTP batch ingestion and its baseline, best of N")
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--customers", type=int, default=100_000)
