@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -35,10 +36,23 @@ def test_start_connect_and_stop(tmp_path: Path) -> None:
         _start_connect_and_stop(tmp_path, adb_server)
 
 
+def _free_port_pair() -> int:
+    """A port whose successor is free too (the CLI serves phones on consecutive ports)."""
+    for _ in range(100):
+        base = free_port()
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", base + 1))
+            except OSError:
+                continue
+        return base
+    raise RuntimeError("no two consecutive free ports")
+
+
 def _start_connect_and_stop(tmp_path: Path, adb_server: AdbServer) -> None:
     made = CliRunner().invoke(app, ["generate", "--phones", "2", "--state-dir", str(tmp_path), "--days", "0"])
     assert made.exit_code == 0, made.output
-    base = free_port()
+    base = _free_port_pair()
     cli = [sys.executable, "-m", "device_agent.simulator.cli"]
     proc = subprocess.Popen([*cli, "start", "--phones", "2", "--state-dir", str(tmp_path), "--base-port", str(base),
                              "--connect", "--adb", adb_server.binary],
@@ -46,7 +60,11 @@ def _start_connect_and_stop(tmp_path: Path, adb_server: AdbServer) -> None:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         for port in (base, base + 1):
-            adb_server.wait_for(f"127.0.0.1:{port}", timeout=60)
+            try:
+                adb_server.wait_for(f"127.0.0.1:{port}", timeout=60)
+            except TimeoutError as exc:
+                proc.kill()
+                raise AssertionError(f"{exc}; simulator output:\n{proc.communicate()[0][-3000:]}") from exc
         assert adb_server.client.device(f"127.0.0.1:{base + 1}").shell("echo up") == "up"
     finally:
         stopped = subprocess.run([*cli, "stop", "--state-dir", str(tmp_path), "--adb", adb_server.binary],
