@@ -143,10 +143,19 @@ def _target_division(session: Session, actor: User, data: ActivityCreate) -> int
         if target_id is not None:
             row = get_visible(session, actor, model, target_id)
             if row is None:
-                raise NotFound(f"no such {key[:-3]}", field=key)
+                raise NotFound(
+                    f"no such {key[:-3]}",
+                    field=key,
+                    code="activity.target_not_found",
+                    params={"target": key[:-3]},
+                )
             divisions.add(row.division_id)
     if len(divisions) > 1:
-        raise DomainError("the activity's targets are in different divisions", field="customer_id")
+        raise DomainError(
+            "the activity's targets are in different divisions",
+            field="customer_id",
+            code="activity.targets_cross_division",
+        )
     return divisions.pop() if divisions else acting_division(actor, None)
 
 
@@ -195,13 +204,19 @@ def create_activity(session: Session, *, actor: User, data: ActivityCreate, now:
     if owner_id != actor.id:
         owner = session.get(User, owner_id)
         if not is_manager(actor) or owner is None or owner.division_id != division_id:
-            raise Forbidden("only managers plan for others, and only within the division", field="owner_id")
+            raise Forbidden(
+                "only managers plan for others, and only within the division",
+                field="owner_id",
+                code="activity.plan_for_others_forbidden",
+            )
     if data.kind != ActivityKind.note and data.due_at is None:
-        raise DomainError("planned tasks, calls and visits need a due time", field="due_at")
+        raise DomainError(
+            "planned tasks, calls and visits need a due time", field="due_at", code="activity.due_required"
+        )
     if data.contact_id is not None:
         contact = session.get(Contact, data.contact_id)
         if contact is None or contact.customer_id != data.customer_id:
-            raise NotFound("no such contact of this customer", field="contact_id")
+            raise NotFound("no such contact of this customer", field="contact_id", code="contact.not_found")
     activity = Activity(
         division_id=division_id,
         owner_id=owner_id,
@@ -232,11 +247,16 @@ def create_activity(session: Session, *, actor: User, data: ActivityCreate, now:
 def _own_activity(session: Session, actor: User, activity_id: int) -> Activity:
     activity = get_visible(session, actor, Activity, activity_id)
     if activity is None:
-        raise NotFound("no such activity", field="activity_id")
+        raise NotFound("no such activity", field="activity_id", code="activity.not_found")
     if not (is_manager(actor) or activity.owner_id == actor.id):
-        raise Forbidden("not your activity", field="activity_id")
+        raise Forbidden("not your activity", field="activity_id", code="activity.not_yours")
     if activity.status != ActivityStatus.open:
-        raise DomainError(f"the activity is {activity.status} already", field="activity_id")
+        raise DomainError(
+            f"the activity is {activity.status} already",
+            field="activity_id",
+            code="activity.not_open",
+            params={"status": str(activity.status)},
+        )
     return activity
 
 

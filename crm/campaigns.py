@@ -165,9 +165,13 @@ def create_segment(session: Session, *, actor: User, data: SegmentIn, now: datet
 def create_campaign(session: Session, *, actor: User, data: CampaignIn, now: datetime) -> Campaign:
     segment = get_visible(session, actor, Segment, data.segment_id)
     if segment is None:
-        raise NotFound("no such segment", field="segment_id")
+        raise NotFound("no such segment", field="segment_id", code="segment.not_found")
     if "{" in data.template.replace("{customer}", "").replace("{contact}", ""):
-        raise DomainError("the template may use {customer} and {contact} only", field="template")
+        raise DomainError(
+            "the template may use {customer} and {contact} only",
+            field="template",
+            code="campaign.template_placeholders",
+        )
     campaign = Campaign(
         division_id=segment.division_id,
         owner_id=actor.id,
@@ -212,9 +216,9 @@ def send_campaign(
     """Send to every customer of the segment the actor may see (once per customer)."""
     campaign = get_visible(session, actor, Campaign, campaign_id)
     if campaign is None:
-        raise NotFound("no such campaign", field="campaign_id")
+        raise NotFound("no such campaign", field="campaign_id", code="campaign.not_found")
     if campaign.status != "draft":
-        raise Conflict("the campaign was sent already", field="campaign_id")
+        raise Conflict("the campaign was sent already", field="campaign_id", code="campaign.already_sent")
     segment = session.get(Segment, campaign.segment_id)
     sender = senders.for_channel(campaign.channel)
     customers = list(session.exec(segment_query(actor, campaign.division_id, segment.criteria)))  # type: ignore[union-attr]

@@ -56,9 +56,11 @@ def convert_lead(
     """Lead → customer (new, or an existing one) + contact + opportunity, in one transaction."""
     lead = editable_lead(session, actor, lead_id)
     if lead.status == LeadStatus.converted:
-        raise Conflict("the lead was converted already", field="lead_id")
+        raise Conflict("the lead was converted already", field="lead_id", code="lead.already_converted")
     if lead.status == LeadStatus.disqualified:
-        raise Conflict("a disqualified lead cannot be converted", field="lead_id")
+        raise Conflict(
+            "a disqualified lead cannot be converted", field="lead_id", code="lead.disqualified_no_convert"
+        )
     contact_in = ContactIn(
         name=lead.name,
         title=lead.title,

@@ -182,7 +182,12 @@ class DuplicateFound(Conflict):
     def __init__(self, duplicates: list[DuplicateView]) -> None:
         ids = ", ".join(str(d.customer_id) for d in duplicates[:5])
         reasons = sorted({r.split(":")[0] for d in duplicates for r in d.reasons})
-        super().__init__(f"possible duplicate of customer {ids} (same {', '.join(reasons)})", field="name")
+        super().__init__(
+            f"possible duplicate of customer {ids} (same {', '.join(reasons)})",
+            field="name",
+            code="customer.duplicate",
+            params={"ids": ids, "reasons": ", ".join(reasons)},
+        )
         self.duplicates = duplicates
 
 
@@ -192,7 +197,7 @@ class DuplicateFound(Conflict):
 def visible_customer(session: Session, actor: User, customer_id: int) -> Customer:
     customer = get_visible(session, actor, Customer, customer_id)
     if customer is None or customer.merged_into_id is not None:
-        raise NotFound("no such customer", field="customer_id")
+        raise NotFound("no such customer", field="customer_id", code="customer.not_found")
     return customer
 
 
@@ -200,14 +205,20 @@ def editable_customer(session: Session, actor: User, customer_id: int) -> Custom
     """A customer the actor may change: their own, or any visible one for managers."""
     customer = visible_customer(session, actor, customer_id)
     if not (is_manager(actor) or customer.owner_id == actor.id):
-        raise Forbidden("claim the customer before changing it", field="customer_id")
+        raise Forbidden(
+            "claim the customer before changing it", field="customer_id", code="customer.claim_first"
+        )
     return customer
 
 
 def _active_owner(session: Session, user_id: int, division_id: int) -> User:
     user = session.get(User, user_id)
     if user is None or user.division_id != division_id or not user.is_active or user.frozen_at is not None:
-        raise DomainError("the owner must be an active user of the customer's division", field="owner_id")
+        raise DomainError(
+            "the owner must be an active user of the customer's division",
+            field="owner_id",
+            code="customer.owner_invalid",
+        )
     return user
 
 
@@ -224,11 +235,16 @@ def _geocell(lat: float | None, lon: float | None, field: str) -> int | None:
     if lat is None and lon is None:
         return None
     if lat is None or lon is None:
-        raise DomainError("give both lat and lon, or neither", field=field)
+        raise DomainError("give both lat and lon, or neither", field=field, code="geo.lat_lon_pair")
     try:
         return cell_of(lat, lon)
     except LbsError as exc:
-        raise DomainError(f"invalid coordinates: {exc}", field=field) from exc
+        raise DomainError(
+            f"invalid coordinates: {exc}",
+            field=field,
+            code="geo.invalid_coordinates",
+            params={"reason": str(exc)},
+        ) from exc
 
 
 def duplicate_views(session: Session, actor: User, candidates: list[Candidate]) -> list[DuplicateView]:
@@ -285,7 +301,9 @@ def _initial_owner(session: Session, actor: User, data: CustomerCreate, division
     if data.to_pool or data.owner_id is not None:
         if not is_manager(actor) and data.owner_id != actor.id:
             raise Forbidden(
-                "only managers place customers in the pool or with another owner", field="owner_id"
+                "only managers place customers in the pool or with another owner",
+                field="owner_id",
+                code="customer.placement_managers_only",
             )
         if data.to_pool:
             return None
@@ -503,7 +521,7 @@ def add_customer_phone(
     if contact_id is not None:
         contact = session.get(Contact, contact_id)
         if contact is None or contact.customer_id != customer.id:
-            raise NotFound("no such contact of this customer", field="contact_id")
+            raise NotFound("no such contact of this customer", field="contact_id", code="contact.not_found")
     e164 = parse_phone(data.number, region=region, field="number")
     phone = add_phone(
         session,
@@ -525,7 +543,7 @@ def remove_customer_phone(
     editable_customer(session, actor, customer_id)
     phone = session.get(ContactPhone, phone_id)
     if phone is None or phone.customer_id != customer_id or phone.valid_to is not None:
-        raise NotFound("no such phone of this customer", field="phone_id")
+        raise NotFound("no such phone of this customer", field="phone_id", code="phone.not_found")
     end_phone(session, phone, now=now)
     session.commit()
 

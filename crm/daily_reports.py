@@ -170,14 +170,14 @@ def draft_report(
     """Create or refresh the draft; a draft the rep edited keeps its text and only gets new numbers."""
     user = session.get(User, user_id)
     if user is None or user.division_id is None:
-        raise NotFound("no such user", field="user_id")
+        raise NotFound("no such user", field="user_id", code="user.not_found")
     if user_id != actor.id and not (is_manager(actor) and get_visible(session, actor, User, user_id)):
-        raise Forbidden("you draft your own daily report", field="user_id")
+        raise Forbidden("you draft your own daily report", field="user_id", code="daily_report.own_only")
     report = session.exec(
         select(DailyReport).where(DailyReport.user_id == user_id, DailyReport.day == day)
     ).first()
     if report is not None and report.status == ReportStatus.submitted:
-        raise Conflict("the report was submitted already", field="day")
+        raise Conflict("the report was submitted already", field="day", code="daily_report.submitted")
     stats, text = day_activity(session, user, day, zone)
     if report is None:
         report = DailyReport(
@@ -195,11 +195,13 @@ def draft_report(
 def _own_report(session: Session, actor: User, report_id: int) -> DailyReport:
     report = get_visible(session, actor, DailyReport, report_id)
     if report is None:
-        raise NotFound("no such report", field="report_id")
+        raise NotFound("no such report", field="report_id", code="daily_report.not_found")
     if report.user_id != actor.id:
-        raise Forbidden("only its author changes a daily report", field="report_id")
+        raise Forbidden(
+            "only its author changes a daily report", field="report_id", code="daily_report.author_only"
+        )
     if report.status == ReportStatus.submitted:
-        raise Conflict("the report was submitted already", field="report_id")
+        raise Conflict("the report was submitted already", field="report_id", code="daily_report.submitted")
     return report
 
 

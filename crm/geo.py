@@ -43,11 +43,16 @@ def geocell(lat: float | None, lon: float | None, *, field: str = "lat") -> int 
     if lat is None and lon is None:
         return None
     if lat is None or lon is None:
-        raise DomainError("give both lat and lon, or neither", field=field)
+        raise DomainError("give both lat and lon, or neither", field=field, code="geo.lat_lon_pair")
     try:
         return cell_of(lat, lon, GEOCELL_LEVEL)
     except LbsError as exc:
-        raise DomainError(f"invalid coordinates: {exc}", field=field) from exc
+        raise DomainError(
+            f"invalid coordinates: {exc}",
+            field=field,
+            code="geo.invalid_coordinates",
+            params={"reason": str(exc)},
+        ) from exc
 
 
 def set_position(row: Located, lat: float | None, lon: float | None, *, field: str = "lat") -> None:

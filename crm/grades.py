@@ -37,7 +37,12 @@ def check_grade(session: Session, division_id: int, grade: str, *, field: str = 
     code = clean_text(grade).upper()
     allowed = division_grades(session, division_id)
     if code not in allowed:
-        raise DomainError(f"unknown grade {grade!r}; this division uses {', '.join(allowed)}", field=field)
+        raise DomainError(
+            f"unknown grade {grade!r}; this division uses {', '.join(allowed)}",
+            field=field,
+            code="grade.unknown",
+            params={"grade": grade, "allowed": ", ".join(allowed)},
+        )
     return code
 
 
@@ -81,7 +86,11 @@ def set_grades(
     require_manager(actor, division_id)
     codes = [clean_text(code).upper() for code, _label in grades]
     if not codes or any(not c or len(c) > 8 for c in codes) or len(set(codes)) != len(codes):
-        raise DomainError("grades must be 1–8 characters, unique, and at least one", field="grades")
+        raise DomainError(
+            "grades must be 1–8 characters, unique, and at least one",
+            field="grades",
+            code="grade.list_invalid",
+        )
     before = division_grades(session, division_id)
     removed = sorted(set(before) - set(codes))
     held = session.exec(
@@ -96,7 +105,10 @@ def set_grades(
     if held:
         counts = ", ".join(f"{grade}: {n}" for grade, n in held)
         raise Conflict(
-            f"customers still have the grades you remove ({counts}); regrade them first", field="grades"
+            f"customers still have the grades you remove ({counts}); regrade them first",
+            field="grades",
+            code="grade.still_held",
+            params={"counts": counts},
         )
     session.execute(delete(CustomerGrade).where(CustomerGrade.division_id == division_id))
     for position, (code, (_c, label)) in enumerate(zip(codes, grades, strict=True)):

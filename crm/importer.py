@@ -175,11 +175,21 @@ def resolve_mapping(sheet: Sheet, kind: ImportKind, mapping: dict[str, str] | No
         known = ALIASES[kind]
         for key, header in mapping.items():
             if key not in known:
-                raise DomainError(f"unknown field {key!r}; fields are {', '.join(known)}", field="mapping")
+                raise DomainError(
+                    f"unknown field {key!r}; fields are {', '.join(known)}",
+                    field="mapping",
+                    code="import.unknown_field",
+                    params={"field": key, "known": ", ".join(known)},
+                )
             wanted = _norm_header(header)
             found = [i for i, h in enumerate(sheet.headers) if wanted in _candidates(h)]
             if not found:
-                raise DomainError(f"no column {header!r} in the file", field="mapping")
+                raise DomainError(
+                    f"no column {header!r} in the file",
+                    field="mapping",
+                    code="import.no_such_column",
+                    params={"header": header},
+                )
             columns[key] = found if key in MULTI else found[:1]
         return columns
     lookup = _alias_lookup(kind)
@@ -188,7 +198,12 @@ def resolve_mapping(sheet: Sheet, kind: ImportKind, mapping: dict[str, str] | No
         if key is not None and (key in MULTI or key not in columns):
             columns.setdefault(key, []).append(i)
     if REQUIRED[kind] not in columns:
-        raise DomainError(f"no column for {REQUIRED[kind]!r}; map it explicitly", field="mapping")
+        raise DomainError(
+            f"no column for {REQUIRED[kind]!r}; map it explicitly",
+            field="mapping",
+            code="import.required_column_missing",
+            params={"field": REQUIRED[kind]},
+        )
     return columns
 
 
@@ -628,7 +643,9 @@ def import_table(
         owner = session.get(User, options.owner_id)
         if owner is None or owner.division_id != division_id or not is_manager(actor):
             raise DomainError(
-                "the default owner must be a user of the division (managers only)", field="owner_id"
+                "the default owner must be a user of the division (managers only)",
+                field="owner_id",
+                code="import.owner_invalid",
             )
     lookup = _alias_lookup(options.kind)
     sheet = read_sheet(content, filename, lambda header: any(c in lookup for c in _candidates(header)))

@@ -62,7 +62,7 @@ def save_script(
     else:
         found = get_visible(session, actor, Script, script_id)
         if found is None:
-            raise NotFound("no such script", field="script_id")
+            raise NotFound("no such script", field="script_id", code="script.not_found")
         script = found
     require_manager(actor, script.division_id)
     script.title, script.category, script.body = clean_text(data.title), clean_text(data.category), data.body

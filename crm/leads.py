@@ -125,7 +125,7 @@ def create_lead(
     division_id = acting_division(actor, data.division_id)
     owner_id = data.owner_id if data.owner_id is not None else actor.id
     if owner_id != actor.id and not is_manager(actor):
-        raise Forbidden("reps create leads for themselves", field="owner_id")
+        raise Forbidden("reps create leads for themselves", field="owner_id", code="lead.reps_own_only")
     lead = Lead(
         division_id=division_id,
         owner_id=owner_id,
@@ -150,9 +150,11 @@ def create_lead(
 def editable_lead(session: Session, actor: User, lead_id: int) -> Lead:
     lead = get_visible(session, actor, Lead, lead_id)
     if lead is None:
-        raise NotFound("no such lead", field="lead_id")
+        raise NotFound("no such lead", field="lead_id", code="lead.not_found")
     if not (is_manager(actor) or lead.owner_id == actor.id):
-        raise Forbidden("only the owner or a manager may change the lead", field="lead_id")
+        raise Forbidden(
+            "only the owner or a manager may change the lead", field="lead_id", code="lead.owner_or_manager"
+        )
     return lead
 
 
@@ -161,11 +163,15 @@ def set_lead_status(
 ) -> Lead:
     lead = editable_lead(session, actor, lead_id)
     if lead.status == LeadStatus.converted:
-        raise Conflict("the lead was converted already", field="status")
+        raise Conflict("the lead was converted already", field="status", code="lead.already_converted")
     if change.status == LeadStatus.converted:
-        raise DomainError("convert a lead with the conversion action", field="status")
+        raise DomainError(
+            "convert a lead with the conversion action", field="status", code="lead.convert_with_action"
+        )
     if change.status == LeadStatus.disqualified and not change.reason.strip():
-        raise DomainError("say why the lead is disqualified", field="reason")
+        raise DomainError(
+            "say why the lead is disqualified", field="reason", code="lead.disqualify_reason_required"
+        )
     lead.status = change.status
     lead.disqualify_reason = change.reason.strip() if change.status == LeadStatus.disqualified else ""
     lead.updated_at = now

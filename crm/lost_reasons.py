@@ -72,11 +72,15 @@ def list_lost_reasons(
 def _clean_labels(labels: list[str]) -> list[str]:
     cleaned = [clean_text(label) for label in labels]
     if any(not label or len(label) > 100 for label in cleaned):
-        raise DomainError("a lost reason has 1 to 100 characters", field="reasons")
+        raise DomainError("a lost reason has 1 to 100 characters", field="reasons", code="lost_reason.length")
     if any(label.casefold() in OTHER_WORDS for label in cleaned):
-        raise DomainError('"other" (with a text) is always offered; do not list it', field="reasons")
+        raise DomainError(
+            '"other" (with a text) is always offered; do not list it',
+            field="reasons",
+            code="lost_reason.other_implicit",
+        )
     if len({label.casefold() for label in cleaned}) != len(cleaned):
-        raise DomainError("the lost reasons must be different", field="reasons")
+        raise DomainError("the lost reasons must be different", field="reasons", code="lost_reason.duplicate")
     return cleaned
 
 
@@ -117,9 +121,15 @@ def resolve_lost_reason(
     text = text.strip()
     if reason_id is None:
         if not text:
-            raise DomainError("pick a lost reason, or say why it was lost (other)", field="lost_reason")
+            raise DomainError(
+                "pick a lost reason, or say why it was lost (other)",
+                field="lost_reason",
+                code="lost_reason.required",
+            )
         return None, text[:200]
     reason = session.get(LostReason, reason_id)
     if reason is None or reason.division_id != division_id or reason.retired_at is not None:
-        raise DomainError("not a lost reason of this division", field="lost_reason_id")
+        raise DomainError(
+            "not a lost reason of this division", field="lost_reason_id", code="lost_reason.unknown"
+        )
     return reason.id, (f"{reason.label}: {text}" if text else reason.label)[:200]

@@ -59,9 +59,15 @@ def merge_customers(
     require_manager(actor, keep.division_id)
     others = [visible_customer(session, actor, i) for i in dict.fromkeys(merge_ids) if i != keep_id]
     if not others:
-        raise DomainError("name at least one other customer to merge", field="merge_ids")
+        raise DomainError(
+            "name at least one other customer to merge", field="merge_ids", code="merge.need_others"
+        )
     if any(o.division_id != keep.division_id for o in others):
-        raise DomainError("customers of different divisions cannot be merged", field="merge_ids")
+        raise DomainError(
+            "customers of different divisions cannot be merged",
+            field="merge_ids",
+            code="merge.cross_division",
+        )
     ids = [o.id for o in others]
     for column in _customer_references():
         session.execute(update(column.table).where(column.in_(ids)).values({column.name: keep_id}))

@@ -92,7 +92,9 @@ def normalise_email(raw: str, *, field: str = "email") -> str:
     """Lower-cased, validated address; raises DomainError for anything that is not one."""
     email = clean_text(raw).lower()
     if not _EMAIL.match(email) or len(email) > 200:
-        raise DomainError(f"not an e-mail address: {raw!r}", field=field)
+        raise DomainError(
+            f"not an e-mail address: {raw!r}", field=field, code="email.invalid", params={"value": raw}
+        )
     return email
 
 

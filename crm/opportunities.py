@@ -102,7 +102,9 @@ def _stage(session: Session, pipeline: Pipeline, stage_id: int | None) -> Pipeli
     for stage in stages:
         if stage.id == stage_id:
             return stage
-    raise DomainError("the stage is not in this pipeline", field="stage_id")
+    raise DomainError(
+        "the stage is not in this pipeline", field="stage_id", code="opportunity.stage_not_in_pipeline"
+    )
 
 
 def _pipeline(session: Session, division_id: int, pipeline_id: int | None) -> Pipeline:
@@ -110,7 +112,7 @@ def _pipeline(session: Session, division_id: int, pipeline_id: int | None) -> Pi
         return default_pipeline(session, division_id)
     pipeline = session.get(Pipeline, pipeline_id)
     if pipeline is None or pipeline.division_id != division_id:
-        raise NotFound("no such pipeline", field="pipeline_id")
+        raise NotFound("no such pipeline", field="pipeline_id", code="pipeline.not_found")
     return pipeline
 
 
@@ -166,13 +168,19 @@ def create_opportunity(
     customer = visible_customer(session, actor, data.customer_id)
     owner_id = data.owner_id if data.owner_id is not None else (customer.owner_id or actor.id)
     if owner_id != actor.id and not is_manager(actor):
-        raise Forbidden("reps create opportunities for themselves", field="owner_id")
+        raise Forbidden(
+            "reps create opportunities for themselves", field="owner_id", code="opportunity.reps_own_only"
+        )
     if customer.owner_id not in (None, actor.id) and not is_manager(actor):
-        raise Forbidden("the customer belongs to another rep", field="customer_id")
+        raise Forbidden(
+            "the customer belongs to another rep",
+            field="customer_id",
+            code="opportunity.customer_of_another_rep",
+        )
     if data.contact_id is not None:
         contact = session.get(Contact, data.contact_id)
         if contact is None or contact.customer_id != customer.id:
-            raise NotFound("no such contact of this customer", field="contact_id")
+            raise NotFound("no such contact of this customer", field="contact_id", code="contact.not_found")
     pipeline = _pipeline(session, customer.division_id, data.pipeline_id)
     stage = _stage(session, pipeline, data.stage_id)
     opp = Opportunity(
@@ -202,9 +210,13 @@ def create_opportunity(
 def editable_opportunity(session: Session, actor: User, opportunity_id: int) -> Opportunity:
     opp = get_visible(session, actor, Opportunity, opportunity_id)
     if opp is None:
-        raise NotFound("no such opportunity", field="opportunity_id")
+        raise NotFound("no such opportunity", field="opportunity_id", code="opportunity.not_found")
     if not (is_manager(actor) or opp.owner_id == actor.id):
-        raise Forbidden("only the owner or a manager may change the opportunity", field="opportunity_id")
+        raise Forbidden(
+            "only the owner or a manager may change the opportunity",
+            field="opportunity_id",
+            code="opportunity.owner_or_manager",
+        )
     return opp
 
 
@@ -218,13 +230,19 @@ def move_stage(
     stage = _stage(session, pipeline, move.stage_id)  # type: ignore[arg-type]
     before = session.get(PipelineStage, opp.stage_id)
     if stage.id == opp.stage_id:
-        raise DomainError("the opportunity is in this stage already", field="stage_id")
+        raise DomainError(
+            "the opportunity is in this stage already", field="stage_id", code="opportunity.same_stage"
+        )
     if stage.is_lost:
         opp.lost_reason_id, opp.lost_reason = resolve_lost_reason(
             session, opp.division_id, move.lost_reason_id, move.lost_reason
         )
     elif move.lost_reason_id is not None:
-        raise DomainError("only a lost stage takes a lost reason", field="lost_reason_id")
+        raise DomainError(
+            "only a lost stage takes a lost reason",
+            field="lost_reason_id",
+            code="opportunity.lost_reason_only_lost",
+        )
     else:
         opp.lost_reason_id, opp.lost_reason = None, ""
     opp.stage_id = stage.id  # type: ignore[assignment]
@@ -254,7 +272,7 @@ def update_opportunity(
     opp = editable_opportunity(session, actor, opportunity_id)
     for key, value in data.model_dump(exclude_unset=True).items():
         if value is None and key != "expected_close":
-            raise DomainError(f"{key} cannot be empty", field=key)
+            raise DomainError(f"{key} cannot be empty", field=key, code="field.empty", params={"field": key})
         setattr(opp, key, money(value) if key == "amount" else value)
     opp.updated_at = now
     session.add(opp)

@@ -34,14 +34,16 @@ class Caller:
 def create_division(session: Session, *, caller: Caller | None, name: str, code: str) -> Division:
     """Create a division; ``caller`` None means the operator's command line."""
     if caller is not None and Role(caller.user.role) not in (Role.executive, Role.sysadmin):
-        raise Forbidden("only executives and system admins create divisions")
+        raise Forbidden(
+            "only executives and system admins create divisions", code="division.create_forbidden"
+        )
     division = Division(name=name.strip(), code=code.strip())
     _insert_audited(
         session,
         division,
         caller=caller,
         action="division.create",
-        conflict=Conflict("a division with this name or code exists", field="name"),
+        conflict=Conflict("a division with this name or code exists", field="name", code="division.exists"),
         detail={"name": division.name, "code": division.code},
     )
     return division
@@ -79,17 +81,34 @@ def _insert_audited(
 
 def _check_grant(caller: User, role: Role, division_id: int | None, session: Session) -> None:
     if role not in GRANTABLE[Role(caller.role)]:
-        raise Forbidden(f"your role may not grant the role {role}", field="role")
+        raise Forbidden(
+            f"your role may not grant the role {role}",
+            field="role",
+            code="role.grant_forbidden",
+            params={"role": str(role)},
+        )
     if role in ROLES_WITHOUT_DIVISION:
         if division_id is not None:
-            raise DomainError(f"role {role} spans all divisions; give no division", field="division_id")
+            raise DomainError(
+                f"role {role} spans all divisions; give no division",
+                field="division_id",
+                code="role.no_division_allowed",
+                params={"role": str(role)},
+            )
         return
     if division_id is None:
-        raise DomainError(f"role {role} needs a division", field="division_id")
+        raise DomainError(
+            f"role {role} needs a division",
+            field="division_id",
+            code="role.division_required",
+            params={"role": str(role)},
+        )
     if session.get(Division, division_id) is None:
-        raise NotFound("no such division", field="division_id")
+        raise NotFound("no such division", field="division_id", code="division.not_found")
     if not manages_division(caller, division_id):
-        raise Forbidden("you do not administer that division", field="division_id")
+        raise Forbidden(
+            "you do not administer that division", field="division_id", code="division.not_administered"
+        )
 
 
 def create_user(
@@ -109,7 +128,9 @@ def create_user(
         _check_grant(caller.user, role, division_id, session)
     elif (role in ROLES_WITHOUT_DIVISION) != (division_id is None):
         raise DomainError(
-            f"role {role} {'takes no' if role in ROLES_WITHOUT_DIVISION else 'needs a'} division"
+            f"role {role} {'takes no' if role in ROLES_WITHOUT_DIVISION else 'needs a'} division",
+            code="role.division_mismatch",
+            params={"role": str(role)},
         )
     user = User(
         username=username.strip(),
@@ -125,7 +146,7 @@ def create_user(
         user,
         caller=caller,
         action="user.create",
-        conflict=Conflict("username already taken", field="username"),
+        conflict=Conflict("username already taken", field="username", code="user.username_taken"),
         detail={"role": role, "division_id": division_id},
     )
     return user
@@ -146,11 +167,13 @@ def change_user(
     """Change a user's role, division or active flag (audited as a permission change)."""
     target = session.exec(scope(select(User).where(User.id == user_id), caller.user, User)).first()
     if target is None or not manages_division(caller.user, target.division_id):
-        raise NotFound("no such user")
+        raise NotFound("no such user", code="user.not_found")
     if target.id == caller.user.id and (role is not None or is_active is False):
-        raise Forbidden("you cannot change your own role or deactivate yourself")
+        raise Forbidden(
+            "you cannot change your own role or deactivate yourself", code="user.self_change_forbidden"
+        )
     if Role(target.role) not in GRANTABLE[Role(caller.user.role)]:
-        raise Forbidden("your role may not change this user")
+        raise Forbidden("your role may not change this user", code="user.change_forbidden")
     before = {"role": target.role, "division_id": target.division_id, "is_active": target.is_active}
     new_role = role or Role(target.role)
     new_division = (

@@ -50,16 +50,21 @@ def _decode(cursor: str) -> tuple[Any, int]:
         if isinstance(value, dict):
             value = datetime.fromisoformat(value["t"])
     except (binascii.Error, ValueError, TypeError, KeyError) as exc:
-        raise DomainError("invalid cursor", field="cursor") from exc
+        raise DomainError("invalid cursor", field="cursor", code="paging.invalid_cursor") from exc
     if not isinstance(row_id, int):
-        raise DomainError("invalid cursor", field="cursor")
+        raise DomainError("invalid cursor", field="cursor", code="paging.invalid_cursor")
     return value, row_id
 
 
 def keyset(statement: Select, sort: Sort, *, cursor: str | None, limit: int) -> Select:
     """Order ``statement`` by (sort, id), start after ``cursor``, fetch one row more than ``limit``."""
     if not 1 <= limit <= MAX_LIMIT:
-        raise DomainError(f"limit must be 1..{MAX_LIMIT}", field="limit")
+        raise DomainError(
+            f"limit must be 1..{MAX_LIMIT}",
+            field="limit",
+            code="paging.limit_range",
+            params={"max": MAX_LIMIT},
+        )
     key = tuple_(sort.column, sort.id_column)
     if cursor:
         bound = _decode(cursor)
@@ -79,7 +84,12 @@ def page_of(rows: Sequence[T], sort: Sort, *, limit: int) -> Page[T]:
 
 def pick_sort(sorts: dict[str, Sort], name: str) -> Sort:
     if name not in sorts:
-        raise DomainError(f"sort must be one of {', '.join(sorts)}", field="sort")
+        raise DomainError(
+            f"sort must be one of {', '.join(sorts)}",
+            field="sort",
+            code="paging.unknown_sort",
+            params={"allowed": ", ".join(sorts)},
+        )
     return sorts[name]
 
 

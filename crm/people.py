@@ -91,7 +91,7 @@ class ReassignmentView(View):
 def _managed_user(session: Session, actor: User, user_id: int) -> User:
     user = get_visible(session, actor, User, user_id)
     if user is None or not is_manager(actor) or not manages_division(actor, user.division_id):
-        raise NotFound("no such user in a division you manage", field="user_id")
+        raise NotFound("no such user in a division you manage", field="user_id", code="user.not_managed")
     return user
 
 
@@ -99,9 +99,9 @@ def freeze_user(session: Session, *, actor: User, user_id: int, now: datetime, i
     """Block a user's sign-in and API access immediately (audited as a permission change)."""
     user = _managed_user(session, actor, user_id)
     if user.id == actor.id:
-        raise Forbidden("you cannot freeze yourself", field="user_id")
+        raise Forbidden("you cannot freeze yourself", field="user_id", code="user.self_freeze_forbidden")
     if user.frozen_at is not None:
-        raise DomainError("the user is frozen already", field="user_id")
+        raise DomainError("the user is frozen already", field="user_id", code="user.already_frozen")
     user.frozen_at = now
     session.add(user)
     record_audit(
@@ -164,7 +164,9 @@ def _held(session: Session, user_id: int) -> dict[Holding, list[int]]:
 def _targets(session: Session, user: User, data: ReassignIn) -> list[User]:
     if data.to_pool == bool(data.to_user_ids):
         raise DomainError(
-            "name the colleagues, or hand over to the pool (one of the two)", field="to_user_ids"
+            "name the colleagues, or hand over to the pool (one of the two)",
+            field="to_user_ids",
+            code="reassign.target_choice",
         )
     targets = []
     for target_id in dict.fromkeys(data.to_user_ids):
@@ -177,7 +179,10 @@ def _targets(session: Session, user: User, data: ReassignIn) -> list[User]:
             or target.frozen_at is not None
         ):
             raise DomainError(
-                f"user {target_id} is not an active colleague in the same division", field="to_user_ids"
+                f"user {target_id} is not an active colleague in the same division",
+                field="to_user_ids",
+                code="reassign.target_invalid",
+                params={"user_id": target_id},
             )
         targets.append(target)
     return targets

@@ -97,17 +97,31 @@ def check_stages(stages: Sequence[PipelineStage | StageIn]) -> None:
     """The rules every pipeline keeps (see the module docstring)."""
     for stage in stages:
         if stage.is_won and stage.is_lost:
-            raise DomainError(f"stage {stage.name!r} cannot be both won and lost", field="stages")
+            raise DomainError(
+                f"stage {stage.name!r} cannot be both won and lost",
+                field="stages",
+                code="stage.won_and_lost",
+                params={"stage": stage.name},
+            )
         if (stage.is_won and stage.probability != 100) or (stage.is_lost and stage.probability != 0):
             raise DomainError(
-                f"stage {stage.name!r}: a won stage has probability 100, a lost one 0", field="probability"
+                f"stage {stage.name!r}: a won stage has probability 100, a lost one 0",
+                field="probability",
+                code="stage.probability_fixed",
+                params={"stage": stage.name},
             )
     names = [s.name.strip().casefold() for s in stages]
     if len(set(names)) != len(names):
-        raise DomainError("stage names must be different within a pipeline", field="name")
+        raise DomainError(
+            "stage names must be different within a pipeline", field="name", code="stage.name_duplicate"
+        )
     kinds = {_kind(s) for s in stages}
     if kinds != {"open", "won", "lost"}:
-        raise DomainError("a pipeline needs at least one open, one won and one lost stage", field="stages")
+        raise DomainError(
+            "a pipeline needs at least one open, one won and one lost stage",
+            field="stages",
+            code="pipeline.stage_kinds_required",
+        )
 
 
 def pipeline_view(session: Session, pipeline: Pipeline) -> PipelineView:
@@ -136,7 +150,7 @@ def list_pipelines(session: Session, *, actor: User, division_id: int | None = N
 def _managed_pipeline(session: Session, actor: User, pipeline_id: int) -> Pipeline:
     pipeline = get_visible(session, actor, Pipeline, pipeline_id)
     if pipeline is None:
-        raise NotFound("no such pipeline", field="pipeline_id")
+        raise NotFound("no such pipeline", field="pipeline_id", code="pipeline.not_found")
     require_manager(actor, pipeline.division_id)
     return pipeline
 
@@ -144,7 +158,7 @@ def _managed_pipeline(session: Session, actor: User, pipeline_id: int) -> Pipeli
 def _managed_stage(session: Session, actor: User, stage_id: int) -> tuple[Pipeline, PipelineStage]:
     stage = get_visible(session, actor, PipelineStage, stage_id)
     if stage is None or stage.retired_at is not None:
-        raise NotFound("no such stage", field="stage_id")
+        raise NotFound("no such stage", field="stage_id", code="stage.not_found")
     return _managed_pipeline(session, actor, stage.pipeline_id), stage
 
 
@@ -153,7 +167,7 @@ def _name_free(session: Session, division_id: int, name: str, pipeline_id: int |
         select(Pipeline.id).where(Pipeline.division_id == division_id, Pipeline.name == name)
     ).first()
     if clash is not None and clash != pipeline_id:
-        raise Conflict("the division has a pipeline of this name", field="name")
+        raise Conflict("the division has a pipeline of this name", field="name", code="pipeline.name_taken")
 
 
 def _stage_detail(stage: PipelineStage | StageIn) -> dict[str, Any]:
@@ -284,10 +298,16 @@ def update_stage(
     before = _stage_detail(stage)
     changes = data.model_dump(exclude_unset=True)
     if any(changes.get(key) is None for key in changes):
-        raise DomainError("a stage's name, probability and flags cannot be empty", field="stage")
+        raise DomainError(
+            "a stage's name, probability and flags cannot be empty", field="stage", code="stage.fields_empty"
+        )
     flags_change = any(changes.get(key, before[key]) != before[key] for key in ("is_won", "is_lost"))
     if flags_change and _holds(session, stage_id):
-        raise Conflict("the stage holds opportunities; move them before changing won/lost", field="stage_id")
+        raise Conflict(
+            "the stage holds opportunities; move them before changing won/lost",
+            field="stage_id",
+            code="stage.flags_locked",
+        )
     candidate = StageIn.model_validate(before | changes)
     check_stages([candidate if s.id == stage_id else s for s in stages_of(session, pipeline.id)])  # type: ignore[arg-type]
     for key, value in changes.items():
@@ -313,7 +333,9 @@ def reorder_stages(
     pipeline = _managed_pipeline(session, actor, pipeline_id)
     stages = {s.id: s for s in stages_of(session, pipeline_id)}
     if sorted(data.stage_ids) != sorted(stages):
-        raise DomainError("name every stage of the pipeline exactly once", field="stage_ids")
+        raise DomainError(
+            "name every stage of the pipeline exactly once", field="stage_ids", code="stage.order_incomplete"
+        )
     before = [s.id for s in sorted(stages.values(), key=lambda s: s.position)]
     _renumber(session, [stages[i] for i in data.stage_ids])
     audit_config(
@@ -390,13 +412,18 @@ def delete_stage(
     target = next((s for s in remaining if s.id == move_to), None)
     if move_to is not None and (target is None or _kind(target) != _kind(stage)):
         raise DomainError(
-            f"move the opportunities to another {_kind(stage)} stage of this pipeline", field="move_to"
+            f"move the opportunities to another {_kind(stage)} stage of this pipeline",
+            field="move_to",
+            code="stage.move_to_kind",
+            params={"kind": _kind(stage)},
         )
     if held and target is None:
         choices = ", ".join(f"{s.id} {s.name}" for s in remaining if _kind(s) == _kind(stage))
         raise Conflict(
             f"{held} opportunities are in this stage; move them with move_to, one of: {choices}",
             field="move_to",
+            code="stage.holds_opportunities",
+            params={"count": held, "choices": choices},
         )
     moved = _move_opportunities(session, actor, stage, target, now) if target is not None else 0
     stage.retired_at = now

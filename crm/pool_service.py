@@ -117,28 +117,43 @@ def claim(
         # a rep loses sight of a pool customer the moment another rep claims it
         taken = session.get(Customer, customer_id)
         if taken is not None and taken.division_id == actor.division_id and taken.owner_id is not None:
-            raise AlreadyClaimed("another rep owns this customer", field="customer_id")
+            raise AlreadyClaimed(
+                "another rep owns this customer", field="customer_id", code="pool.claim.taken"
+            )
     if customer is None or customer.merged_into_id is not None:
-        raise NotFound("no such customer", field="customer_id")
+        raise NotFound("no such customer", field="customer_id", code="customer.not_found")
     if customer.owner_id is not None:
         mine = customer.owner_id == actor.id
         raise AlreadyClaimed(
-            "the customer is yours already" if mine else "another rep owns this customer", field="customer_id"
+            "the customer is yours already" if mine else "another rep owns this customer",
+            field="customer_id",
+            code="pool.claim.mine" if mine else "pool.claim.taken",
         )
     pool = pool_of(session, customer.division_id, customer.pool_id)
     if str(actor.role) not in pool.claim_roles:
-        raise Forbidden(f"your role may not claim from the pool {pool.name}", field="customer_id")
-    if (until := _cooldown_until(session, actor, customer_id, pool, now)) is not None:
-        raise PoolRuleRefused(
-            f"you gave this customer up recently; you may claim it again after {until.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M}",
+        raise Forbidden(
+            f"your role may not claim from the pool {pool.name}",
             field="customer_id",
+            code="pool.claim.role",
+            params={"pool": pool.name},
+        )
+    if (until := _cooldown_until(session, actor, customer_id, pool, now)) is not None:
+        until_text = f"{until.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M}"
+        raise PoolRuleRefused(
+            f"you gave this customer up recently; you may claim it again after {until_text}",
+            field="customer_id",
+            code="pool.claim.cooldown",
+            params={"until": until_text},
         )
     if pool.daily_claim_cap is not None and not _take_daily_slot(
         session, actor.id, local_day(now, zone), pool.daily_claim_cap
     ):  # type: ignore[arg-type]
         session.rollback()
         raise PoolRuleRefused(
-            f"daily claim limit reached ({pool.daily_claim_cap} a day)", field="customer_id"
+            f"daily claim limit reached ({pool.daily_claim_cap} a day)",
+            field="customer_id",
+            code="pool.claim.daily_cap",
+            params={"cap": pool.daily_claim_cap},
         )
     taken = session.execute(
         update(Customer)
@@ -147,11 +162,16 @@ def claim(
     )
     if taken.rowcount != 1:
         session.rollback()
-        raise AlreadyClaimed("another rep claimed this customer a moment ago", field="customer_id")
+        raise AlreadyClaimed(
+            "another rep claimed this customer a moment ago", field="customer_id", code="pool.claim.raced"
+        )
     if pool.holding_capacity is not None and holding(session, actor.id) > pool.holding_capacity:  # type: ignore[arg-type]
         session.rollback()
         raise PoolRuleRefused(
-            f"you hold the maximum of {pool.holding_capacity} customers", field="customer_id"
+            f"you hold the maximum of {pool.holding_capacity} customers",
+            field="customer_id",
+            code="pool.claim.capacity",
+            params={"capacity": pool.holding_capacity},
         )
     record_handovers(
         session,
@@ -168,10 +188,14 @@ def claim(
 def release(session: Session, *, actor: User, customer_ids: list[int], note: str, now: datetime) -> int:
     """Put customers back into the pool (their owner, or a manager); a reason is required."""
     if not note.strip():
-        raise DomainError("say why the customers go back to the pool", field="note")
+        raise DomainError(
+            "say why the customers go back to the pool", field="note", code="pool.release.note_required"
+        )
     customers = [editable_customer(session, actor, cid) for cid in dict.fromkeys(customer_ids)]
     if any(c.owner_id is None for c in customers):
-        raise DomainError("a customer is in the pool already", field="customer_ids")
+        raise DomainError(
+            "a customer is in the pool already", field="customer_ids", code="pool.release.already_in_pool"
+        )
     handovers = [Handover(c.id, c.division_id, c.owner_id, None) for c in customers]  # type: ignore[arg-type]
     count = hand_over(
         session, handovers, reason=OwnershipReason.released, actor_user_id=actor.id, now=now, note=note
@@ -194,7 +218,11 @@ def assign(
             or not target.is_active
             or target.frozen_at
         ):
-            raise DomainError("assign to an active user of the customer's division", field="to_user_id")
+            raise DomainError(
+                "assign to an active user of the customer's division",
+                field="to_user_id",
+                code="pool.assign.target_invalid",
+            )
     handovers = [
         Handover(c.id, c.division_id, c.owner_id, to_user_id)
         for c in customers
@@ -223,7 +251,7 @@ def list_pools(session: Session, *, actor: User) -> list[PoolView]:
 def _apply_rules(pool: CustomerPool, rules: PoolRules) -> None:
     for key, value in rules.model_dump(exclude_unset=True).items():
         if key in ("warn_days_before", "cooldown_days", "name", "claim_roles") and value is None:
-            raise DomainError(f"{key} cannot be empty", field=key)
+            raise DomainError(f"{key} cannot be empty", field=key, code="field.empty", params={"field": key})
         setattr(pool, key, [str(r) for r in value] if key == "claim_roles" else value)
 
 
@@ -233,7 +261,7 @@ def _save(session: Session, pool: CustomerPool) -> None:
         session.flush()
     except IntegrityError as exc:
         session.rollback()
-        raise Conflict("a pool with this name exists", field="name") from exc
+        raise Conflict("a pool with this name exists", field="name", code="pool.name_taken") from exc
 
 
 def _audit_pool(
@@ -257,7 +285,7 @@ def create_pool(
 ) -> PoolView:
     require_manager(actor, division_id)
     if not rules.name:
-        raise DomainError("name the pool", field="name")
+        raise DomainError("name the pool", field="name", code="pool.name_required")
     default_pool(session, division_id)
     pool = CustomerPool(division_id=division_id, name=rules.name, created_at=now, updated_at=now)
     _apply_rules(pool, rules)
@@ -272,7 +300,7 @@ def update_pool(
 ) -> PoolView:
     pool = get_visible(session, actor, CustomerPool, pool_id)
     if pool is None:
-        raise NotFound("no such pool", field="pool_id")
+        raise NotFound("no such pool", field="pool_id", code="pool.not_found")
     require_manager(actor, pool.division_id)
     before = PoolView.model_validate(pool).model_dump(mode="json", exclude={"id", "division_id"})
     _apply_rules(pool, rules)
@@ -287,11 +315,11 @@ def move_to_pool(session: Session, *, actor: User, customer_ids: list[int], pool
     """Say which pool customers return to (managers)."""
     pool = get_visible(session, actor, CustomerPool, pool_id)
     if pool is None:
-        raise NotFound("no such pool", field="pool_id")
+        raise NotFound("no such pool", field="pool_id", code="pool.not_found")
     require_manager(actor, pool.division_id)
     customers = [visible_customer(session, actor, cid) for cid in customer_ids]
     if any(c.division_id != pool.division_id for c in customers):
-        raise DomainError("the pool belongs to another division", field="pool_id")
+        raise DomainError("the pool belongs to another division", field="pool_id", code="pool.other_division")
     for customer in customers:
         customer.pool_id = pool_id
         session.add(customer)

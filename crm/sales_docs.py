@@ -243,21 +243,38 @@ def document_view(session: Session, doc: SalesDocument) -> DocumentView:
 def create_document(session: Session, *, actor: User, data: DocumentCreate, now: datetime) -> SalesDocument:
     customer = visible_customer(session, actor, data.customer_id)
     if customer.owner_id != actor.id and not is_manager(actor):
-        raise Forbidden("the customer belongs to another rep or to the pool", field="customer_id")
+        raise Forbidden(
+            "the customer belongs to another rep or to the pool",
+            field="customer_id",
+            code="document.customer_not_yours",
+        )
     if data.opportunity_id is not None:
         opp = get_visible(session, actor, Opportunity, data.opportunity_id)
         if opp is None or opp.customer_id != customer.id:
-            raise NotFound("no such opportunity of this customer", field="opportunity_id")
+            raise NotFound(
+                "no such opportunity of this customer",
+                field="opportunity_id",
+                code="document.opportunity_not_found",
+            )
     if data.source_id is not None:
         source = get_visible(session, actor, SalesDocument, data.source_id)
         if source is None or source.customer_id != customer.id:
-            raise NotFound("no such document of this customer", field="source_id")
+            raise NotFound(
+                "no such document of this customer", field="source_id", code="document.source_not_found"
+            )
     if data.installments and data.kind == DocKind.quote:
-        raise DomainError("quotes have no payment plan", field="installments")
+        raise DomainError(
+            "quotes have no payment plan", field="installments", code="document.quote_no_installments"
+        )
     amounts = [line_amount(line) for line in data.lines]
     total = money(sum(amounts, ZERO))
     if data.installments and money(sum((i.amount for i in data.installments), ZERO)) != total:
-        raise DomainError(f"the installments must add up to the total {total}", field="installments")
+        raise DomainError(
+            f"the installments must add up to the total {total}",
+            field="installments",
+            code="document.installments_total",
+            params={"total": str(total)},
+        )
     doc = SalesDocument(
         division_id=customer.division_id,
         owner_id=customer.owner_id or actor.id,
@@ -300,16 +317,31 @@ def set_document_status(
     """Move a document on; signing a contract or confirming an order is a deal and opens its receivables."""
     doc = get_visible(session, actor, SalesDocument, document_id)
     if doc is None:
-        raise NotFound("no such document", field="document_id")
+        raise NotFound("no such document", field="document_id", code="document.not_found")
     if doc.owner_id != actor.id and not is_manager(actor):
-        raise Forbidden("not your document", field="document_id")
+        raise Forbidden("not your document", field="document_id", code="document.not_yours")
     kind = DocKind(doc.kind)
     if status not in STATUSES[kind]:
-        raise DomainError(f"a {kind} is one of {', '.join(STATUSES[kind])}", field="status")
+        raise DomainError(
+            f"a {kind} is one of {', '.join(STATUSES[kind])}",
+            field="status",
+            code="document.status_unknown",
+            params={"kind": str(kind), "allowed": ", ".join(STATUSES[kind])},
+        )
     if doc.status == status:
-        raise DomainError(f"the {kind} is {status} already", field="status")
+        raise DomainError(
+            f"the {kind} is {status} already",
+            field="status",
+            code="document.status_same",
+            params={"kind": str(kind), "status": status},
+        )
     if doc.status == DEAL_STATUS.get(kind) and status not in ("fulfilled", "cancelled"):
-        raise DomainError(f"a {doc.status} {kind} can only be fulfilled or cancelled", field="status")
+        raise DomainError(
+            f"a {doc.status} {kind} can only be fulfilled or cancelled",
+            field="status",
+            code="document.status_final",
+            params={"kind": str(kind), "status": str(doc.status)},
+        )
     doc.status, doc.updated_at = status, now
     session.add(doc)
     if status == DEAL_STATUS.get(kind):
@@ -357,7 +389,9 @@ def record_payment(session: Session, *, actor: User, data: PaymentIn, now: datet
     if data.document_id is not None:
         doc = session.get(SalesDocument, data.document_id)
         if doc is None or doc.customer_id != customer.id:
-            raise NotFound("no such document of this customer", field="document_id")
+            raise NotFound(
+                "no such document of this customer", field="document_id", code="document.source_not_found"
+            )
     payment = Payment(
         division_id=customer.division_id,
         owner_id=customer.owner_id,
@@ -449,5 +483,5 @@ def list_documents(
 def get_document(session: Session, *, actor: User, document_id: int) -> DocumentView:
     doc = get_visible(session, actor, SalesDocument, document_id)
     if doc is None:
-        raise NotFound("no such document", field="document_id")
+        raise NotFound("no such document", field="document_id", code="document.not_found")
     return document_view(session, doc)

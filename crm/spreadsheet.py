@@ -59,7 +59,12 @@ def _read_xlsx(content: BinaryIO) -> list[list[object]]:
         book.close()
         merged = _merged_ranges(content, sheet._worksheet_path)  # type: ignore[union-attr]
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise DomainError(f"not a readable .xlsx file: {exc}", field="file") from exc
+        raise DomainError(
+            f"not a readable .xlsx file: {exc}",
+            field="file",
+            code="import.xlsx_unreadable",
+            params={"reason": str(exc)},
+        ) from exc
     width = max((len(row) for row in grid), default=0)
     for row in grid:
         row.extend([None] * (width - len(row)))
@@ -88,7 +93,9 @@ def _read_csv(content: BinaryIO) -> list[list[object]]:
             continue
         finally:
             text.detach()  # the caller owns the file
-    raise DomainError("the CSV file is neither UTF-8 nor GB18030 text", field="file")
+    raise DomainError(
+        "the CSV file is neither UTF-8 nor GB18030 text", field="file", code="import.csv_encoding"
+    )
 
 
 def read_sheet(content: bytes | BinaryIO, filename: str, score: Callable[[str], bool]) -> Sheet:
@@ -103,9 +110,14 @@ def read_sheet(content: bytes | BinaryIO, filename: str, score: Callable[[str], 
     elif name.endswith((".csv", ".txt")):
         grid = _read_csv(source)
     else:
-        raise DomainError("upload an .xlsx or .csv file", field="file")
+        raise DomainError("upload an .xlsx or .csv file", field="file", code="import.file_type")
     if len(grid) > MAX_ROWS:
-        raise DomainError(f"at most {MAX_ROWS} rows per import", field="file")
+        raise DomainError(
+            f"at most {MAX_ROWS} rows per import",
+            field="file",
+            code="import.too_many_rows",
+            params={"max": MAX_ROWS},
+        )
     best, best_hits = None, 0
     for i in range(min(HEADER_SCAN_ROWS, len(grid))):
         names = _header_names(grid, i)
@@ -113,7 +125,9 @@ def read_sheet(content: bytes | BinaryIO, filename: str, score: Callable[[str], 
         if hits > best_hits:
             best, best_hits = i, hits
     if best is None:
-        raise DomainError("no header row with known column names in the first rows", field="file")
+        raise DomainError(
+            "no header row with known column names in the first rows", field="file", code="import.no_header"
+        )
     rows = [(i + 1, row) for i, row in enumerate(grid) if i > best and not all(_is_blank(v) for v in row)]
     return Sheet(_header_names(grid, best), best + 1, rows)
 

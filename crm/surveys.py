@@ -72,7 +72,9 @@ def send_survey(
     session: Session, *, ticket: Ticket, senders: Senders, base_url: str, now: datetime
 ) -> SatisfactionSurvey:
     if ticket.status != TicketStatus.closed:
-        raise Conflict("surveys go out once the ticket is closed", field="ticket_id")
+        raise Conflict(
+            "surveys go out once the ticket is closed", field="ticket_id", code="survey.ticket_not_closed"
+        )
     token = secrets.token_urlsafe(24)
     survey = SatisfactionSurvey(
         ticket_id=ticket.id,
@@ -111,7 +113,7 @@ def send_survey(
 def _by_token(session: Session, token: str) -> SatisfactionSurvey:
     survey = session.exec(select(SatisfactionSurvey).where(SatisfactionSurvey.token == token)).first()
     if survey is None:
-        raise NotFound("no such survey", field="token")
+        raise NotFound("no such survey", field="token", code="survey.not_found")
     return survey
 
 
@@ -129,7 +131,7 @@ def survey_view(session: Session, *, token: str) -> SurveyView:
 def answer_survey(session: Session, *, token: str, answer: SurveyAnswer, now: datetime) -> SatisfactionSurvey:
     survey = _by_token(session, token)
     if survey.answered_at is not None:
-        raise Conflict("this survey was answered already", field="token")
+        raise Conflict("this survey was answered already", field="token", code="survey.answered")
     survey.score, survey.comment, survey.answered_at = answer.score, answer.comment, now
     session.add(survey)
     add_timeline_event(

@@ -27,7 +27,7 @@ def table_format(name: str) -> TableFormat:
     try:
         return TableFormat(name.lower())
     except ValueError as exc:
-        raise DomainError("format must be csv or xlsx", field="format") from exc
+        raise DomainError("format must be csv or xlsx", field="format", code="export.format") from exc
 
 
 def _safe(value: object) -> object:

@@ -88,7 +88,9 @@ def set_target(session: Session, *, actor: User, data: TargetIn, now: datetime) 
     if data.user_id is not None:
         user = session.get(User, data.user_id)
         if user is None or user.division_id != data.division_id:
-            raise DomainError("the user is not in this division", field="user_id")
+            raise DomainError(
+                "the user is not in this division", field="user_id", code="target.user_other_division"
+            )
     month = data.month.replace(day=1)
     target = session.exec(
         select(Target).where(
@@ -159,7 +161,12 @@ def leaderboard(
     """Reps ranked by ``sort`` over a period: a rep sees the ranking of their division (names
     and totals only), managers their division, executives every division."""
     if sort not in METRICS:
-        raise DomainError(f"sort must be one of {', '.join(METRICS)}", field="sort")
+        raise DomainError(
+            f"sort must be one of {', '.join(METRICS)}",
+            field="sort",
+            code="leaderboard.unknown_sort",
+            params={"allowed": ", ".join(METRICS)},
+        )
     stats = rep_stats(session, actor=ranking_viewer(actor), start=start, end=end, zone=zone)
     names = {
         u.id: u.display_name or u.username for u in session.exec(select(User).where(User.id.in_(list(stats))))

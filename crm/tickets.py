@@ -202,7 +202,11 @@ def set_sla(session: Session, *, actor: User, division_id: int, data: SlaIn, ip:
     """Set the response/resolve hours for a grade and/or ticket kind (none: any) of the division."""
     require_manager(actor, division_id)
     if data.response_hours > data.resolve_hours:
-        raise DomainError("the first response cannot be due after the resolution", field="response_hours")
+        raise DomainError(
+            "the first response cannot be due after the resolution",
+            field="response_hours",
+            code="sla.response_after_resolve",
+        )
     grade = check_grade(session, division_id, data.grade) if data.grade else None
     kind = str(data.kind) if data.kind else None
     policy = session.exec(
@@ -245,7 +249,7 @@ def delete_sla(session: Session, *, actor: User, policy_id: int, ip: str = "") -
     """Remove a policy; open tickets keep their deadlines, new ones fall back to a broader policy."""
     policy = get_visible(session, actor, SlaPolicy, policy_id)
     if policy is None:
-        raise NotFound("no such SLA policy", field="policy_id")
+        raise NotFound("no such SLA policy", field="policy_id", code="sla.not_found")
     require_manager(actor, policy.division_id)
     audit_config(
         session,
@@ -267,7 +271,12 @@ def set_strategy(
     require_manager(actor, division_id)
     unknown = set(data.notify) - NOTIFY_TARGETS
     if unknown:
-        raise DomainError(f"notify may name {', '.join(sorted(NOTIFY_TARGETS))}", field="notify")
+        raise DomainError(
+            f"notify may name {', '.join(sorted(NOTIFY_TARGETS))}",
+            field="notify",
+            code="strategy.notify_unknown",
+            params={"allowed": ", ".join(sorted(NOTIFY_TARGETS))},
+        )
     grade = check_grade(session, division_id, data.grade)
     strategy = session.exec(
         select(ServiceStrategy).where(
@@ -380,7 +389,11 @@ def _event(
 def _division_member(session: Session, user_id: int, division_id: int) -> User:
     user = session.get(User, user_id)
     if user is None or user.division_id != division_id or not user.is_active or user.frozen_at is not None:
-        raise DomainError("assign to an active user of the customer's division", field="assignee_id")
+        raise DomainError(
+            "assign to an active user of the customer's division",
+            field="assignee_id",
+            code="ticket.assignee_invalid",
+        )
     return user
 
 
@@ -389,7 +402,7 @@ def create_ticket(session: Session, *, actor: User, data: TicketCreate, now: dat
     if data.contact_id is not None:
         contact = session.get(Contact, data.contact_id)
         if contact is None or contact.customer_id != customer.id:
-            raise NotFound("no such contact of this customer", field="contact_id")
+            raise NotFound("no such contact of this customer", field="contact_id", code="contact.not_found")
     assignee = data.assignee_id if data.assignee_id is not None else customer.owner_id
     if assignee is not None:
         _division_member(session, assignee, customer.division_id)
@@ -430,9 +443,11 @@ def create_ticket(session: Session, *, actor: User, data: TicketCreate, now: dat
 def _ticket(session: Session, actor: User, ticket_id: int, *, manage: bool = False) -> Ticket:
     ticket = get_visible(session, actor, Ticket, ticket_id)
     if ticket is None:
-        raise NotFound("no such ticket", field="ticket_id")
+        raise NotFound("no such ticket", field="ticket_id", code="ticket.not_found")
     if manage and not is_manager(actor) and ticket.assignee_id != actor.id:
-        raise Forbidden("only the assignee or a manager may do this", field="ticket_id")
+        raise Forbidden(
+            "only the assignee or a manager may do this", field="ticket_id", code="ticket.assignee_or_manager"
+        )
     return ticket
 
 
@@ -443,7 +458,12 @@ def assign_ticket(
     ticket = _ticket(session, actor, ticket_id)
     require_manager(actor, ticket.division_id)
     if ticket.status not in OPEN_STATUSES:
-        raise Conflict(f"the ticket is {ticket.status}", field="ticket_id")
+        raise Conflict(
+            f"the ticket is {ticket.status}",
+            field="ticket_id",
+            code="ticket.status_conflict",
+            params={"status": str(ticket.status)},
+        )
     assignee = _division_member(session, data.assignee_id, ticket.division_id)
     ticket.assignee_id, ticket.updated_at = assignee.id, now
     session.add(ticket)
@@ -490,7 +510,12 @@ def start_ticket(session: Session, *, actor: User, ticket_id: int, now: datetime
     """The first response: work has started."""
     ticket = _ticket(session, actor, ticket_id, manage=True)
     if ticket.status != TicketStatus.open:
-        raise Conflict(f"the ticket is {ticket.status}", field="ticket_id")
+        raise Conflict(
+            f"the ticket is {ticket.status}",
+            field="ticket_id",
+            code="ticket.status_conflict",
+            params={"status": str(ticket.status)},
+        )
     ticket.status, ticket.first_response_at, ticket.updated_at = TicketStatus.in_progress, now, now
     session.add(ticket)
     session.commit()
@@ -502,7 +527,12 @@ def resolve_ticket(
 ) -> Ticket:
     ticket = _ticket(session, actor, ticket_id, manage=True)
     if ticket.status not in OPEN_STATUSES:
-        raise Conflict(f"the ticket is {ticket.status}", field="ticket_id")
+        raise Conflict(
+            f"the ticket is {ticket.status}",
+            field="ticket_id",
+            code="ticket.status_conflict",
+            params={"status": str(ticket.status)},
+        )
     ticket.status, ticket.resolved_at, ticket.resolution, ticket.updated_at = (
         TicketStatus.resolved,
         now,
@@ -520,7 +550,9 @@ def close_ticket(session: Session, *, actor: User, ticket_id: int, now: datetime
     """Close a resolved ticket (the survey is sent by :func:`crm.surveys.send_survey`)."""
     ticket = _ticket(session, actor, ticket_id, manage=True)
     if ticket.status != TicketStatus.resolved:
-        raise Conflict("only a resolved ticket can be closed", field="ticket_id")
+        raise Conflict(
+            "only a resolved ticket can be closed", field="ticket_id", code="ticket.close_needs_resolved"
+        )
     ticket.status, ticket.closed_at, ticket.updated_at = TicketStatus.closed, now, now
     session.add(ticket)
     _event(session, ticket, "ticket_closed", f"工单关闭: {ticket.subject}", actor.id, now)

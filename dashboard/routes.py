@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from dashboard import error_messages
 from dashboard.pages import (
     account,
     alerts,
@@ -19,5 +20,18 @@ from dashboard.pages import (
 )
 
 router = APIRouter(include_in_schema=False)
-for _page in (account, customers, live_map, replay, rep, fleet, pipeline, pool, tickets, alerts, reports):
+for _page in (
+    error_messages,
+    account,
+    customers,
+    live_map,
+    replay,
+    rep,
+    fleet,
+    pipeline,
+    pool,
+    tickets,
+    alerts,
+    reports,
+):
     router.include_router(_page.router)

@@ -1,4 +1,8 @@
-"""Every error leaves as JSON ``{"detail": ..., "field": ...}``; a 500 is logged as a bug."""
+"""Every error leaves as JSON ``{"detail": ..., "field": ...}``; a 500 is logged as a bug.
+
+Domain and validation errors also carry ``code`` and ``params`` (see ``crm.errors.CODES``), from
+which the dashboard words the message in the user's language; ``detail`` stays English.
+"""
 
 from __future__ import annotations
 
@@ -38,6 +42,8 @@ def install_error_handlers(app: FastAPI) -> None:
         body = {
             "detail": detail,
             "field": field or None,
+            "code": "request.invalid",
+            "params": {"field": field, "detail": _message(first)},
             "errors": [{"field": _field_of(e.get("loc", ())), "message": _message(e)} for e in errors[:50]],
         }
         return JSONResponse(body, status_code=422)
@@ -48,7 +54,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail, "field": exc.field}, status_code=exc.status_code)
+        body = {"detail": exc.detail, "field": exc.field, "code": exc.code, "params": exc.params}
+        return JSONResponse(body, status_code=exc.status_code)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

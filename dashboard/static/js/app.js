@@ -20,12 +20,38 @@
       window.location.assign("/login?next=" + encodeURIComponent(location.pathname + location.search));
     }
     if (!response.ok) {
-      const error = new Error((data && data.detail) || response.statusText);
+      const error = new Error(await errorText(response, data));
       error.status = response.status;
       error.field = data && data.field;
+      error.code = (data && data.code) || null;
+      error.detail = (data && data.detail) || response.statusText;
       throw error;
     }
     return data;
+  }
+
+  function fill(text, values) {
+    Object.entries(values || {}).forEach(function (entry) { text = text.split("{" + entry[0] + "}").join(entry[1]); });
+    return text;
+  }
+
+  /* Errors are worded in the page's language from the answer's code and params (the message of every
+     code is fetched once, on the first failure); the English detail is the fallback. */
+  let errorCatalogue = null;
+  function errorMessages() {
+    if (errorCatalogue === null) {
+      const url = "/locale/errors.json?lang=" + (document.documentElement.lang.startsWith("zh") ? "zh" : "en");
+      errorCatalogue = fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : {}; })
+        .catch(function () { return {}; });
+    }
+    return errorCatalogue;
+  }
+  async function errorText(response, data) {
+    const detail = (data && data.detail) || response.statusText;
+    const code = (data && data.code) || "http." + response.status;
+    const text = (await errorMessages())[code];
+    return text ? fill(text, data && data.params) : (typeof detail === "string" ? detail : JSON.stringify(detail));
   }
 
   function messages(id) {
@@ -36,11 +62,7 @@
   /* t(key, {name: value}) over the messages a page embeds as JSON under the element ``id``. */
   function translator(id) {
     const text = messages(id);
-    return function (key, values) {
-      let message = text[key] || key;
-      Object.entries(values || {}).forEach(function (entry) { message = message.split("{" + entry[0] + "}").join(entry[1]); });
-      return message;
-    };
+    return function (key, values) { return fill(text[key] || key, values); };
   }
 
   const moneyFormat = new Intl.NumberFormat("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
@@ -132,6 +154,6 @@
   }
 
   window.fieldcrm = {
-    api: api, messages: messages, translator: translator, el: el, toast: toast, clock: clock, stamp: stamp, money: money,
+    api: api, messages: messages, fill: fill, translator: translator, el: el, toast: toast, clock: clock, stamp: stamp, money: money,
   };
 })();
