@@ -35,6 +35,7 @@ class CaptureSource(StrEnum):
     call = "call"
     recording = "recording"
     device_status = "device_status"
+    contact = "contact"
 
 
 class CapturedBase(SQLModel):
@@ -106,6 +107,58 @@ class CapturedCall(CapturedBase, table=True):
     presentation: str | None = Field(default=None, sa_type=String(16))
     subscription_id: str | None = Field(default=None, max_length=128)
     raw: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+CONTACT_TABLE = "captured_contact"
+
+
+class CapturedContact(SQLModel, table=True):
+    """An entry of the phone book of a company phone, in its latest version (one row per phone ``_id``).
+
+    Owned by the phone's rep. Its numbers are :class:`CapturedContactNumber` rows, replaced when
+    the entry changes; numbers on the exclusion list are not stored, only counted.
+    """
+
+    __tablename__ = CONTACT_TABLE
+    __owner_column__ = "rep_user_id"
+    __table_args__ = (UniqueConstraint("device_id", "source_id", name="uq_captured_contact_device_source"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    device_id: int = Field(foreign_key="device.id")
+    division_id: int = Field(foreign_key="division.id", index=True)
+    rep_user_id: int | None = Field(default=None, foreign_key="app_user.id", index=True)
+    source_id: int = Field(description="The phone's contact _id.")
+    name: str | None = Field(default=None, max_length=200)
+    company: str | None = Field(default=None, max_length=200)
+    content_key: str = Field(max_length=64, description="Keyed hash of name, company and numbers.")
+    version: int = Field(default=1, description="How many different contents the phone has sent.")
+    phone_updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    excluded_numbers: int = Field(default=0, description="Numbers not stored: on the exclusion list.")
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class CapturedContactNumber(SQLModel, table=True):
+    """One number of a phone-book entry (device, division and rep repeated for look-ups by number)."""
+
+    __tablename__ = "captured_contact_number"
+    __owner_column__ = "rep_user_id"
+    __table_args__ = (
+        Index("ix_captured_contact_number_division_e164", "division_id", "number_e164"),
+        Index("ix_captured_contact_number_device_e164", "device_id", "number_e164"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="captured_contact.id", index=True)
+    device_id: int = Field(foreign_key="device.id")
+    division_id: int = Field(foreign_key="division.id")
+    rep_user_id: int | None = Field(default=None, foreign_key="app_user.id")
+    position: int = 0
+    number_raw: str = Field(max_length=64)
+    number_e164: str | None = Field(default=None, max_length=32)
+    number_kind: str = Field(default="invalid", sa_type=String(16))
+    type: int | None = None
+    label: str | None = Field(default=None, max_length=100)
 
 
 class TranscriptStatus(StrEnum):

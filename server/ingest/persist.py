@@ -127,3 +127,25 @@ def insert_rows(
     """:func:`insert_columns` for rows given as dicts (all with the same keys)."""
     if rows:
         insert_columns(session, table, as_columns(rows), ignore_conflicts_on)
+
+
+def upsert_changed(
+    session: Session,
+    table: Table,
+    columns: Columns,
+    *,
+    conflict: Sequence[str],
+    compare: str,
+    assignments: Mapping[str, str],
+    key: str,
+) -> dict[Any, int]:
+    """Insert the rows given as ``columns``; a row whose ``conflict`` columns exist already updates the
+    stored row (``assignments``: column → SQL expression, ``excluded.<column>`` is the new value) only
+    when its ``compare`` column differs. Returns ``{key value: id}`` of the rows inserted or updated:
+    a row left out was already stored as it is (also when a concurrent transaction stored it first)."""
+    sets = ", ".join(f"{name} = {expression}" for name, expression in assignments.items())
+    tail = (
+        f"ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {sets} "
+        f"WHERE {table.name}.{compare} <> excluded.{compare} RETURNING {key}, id"
+    )
+    return dict(_execute(session, table, columns, tail))  # type: ignore[arg-type]

@@ -32,7 +32,7 @@ from server.ingest.keys import key_secret, source_key
 from server.ingest.matching import match_recordings
 from server.ingest.numbers import excluded_numbers, normalised
 from server.ingest.persist import insert_columns, insert_new, insert_rows
-from server.ingest.records import RecordIn, batch_adapter
+from server.ingest.records import DeviceRecord, batch_adapter
 from server.ingest.sources import Source
 from server.logs import get_logger, log_event
 
@@ -98,7 +98,7 @@ class BatchOutcome:
         return json.dumps(body, ensure_ascii=False)
 
 
-def _result(index: int, source_id: int | None, status: str, **extra: Any) -> dict[str, Any]:
+def record_result(index: int, source_id: int | None, status: str, **extra: Any) -> dict[str, Any]:
     result: dict[str, Any] = {"index": index}
     if source_id is not None:
         result["source_id"] = source_id
@@ -116,12 +116,12 @@ class Item:
     link: Link = UNLINKABLE
 
 
-def _source_id(raw: Any) -> int | None:
+def source_id_of(raw: Any) -> int | None:
     value = raw.get("source_id") if isinstance(raw, dict) else None
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def decode(schema: type[RecordIn], raw: Any) -> Any:
+def decode(schema: type[DeviceRecord], raw: Any) -> Any:
     if not isinstance(raw, dict):
         raise Rejected("record must be a JSON object")
     try:
@@ -132,9 +132,14 @@ def decode(schema: type[RecordIn], raw: Any) -> Any:
         raise Rejected(first["msg"], where) from None
 
 
-def decode_batch(schema: type[RecordIn], raws: list[Any], ctx: IngestContext) -> list[Any]:
-    """Each raw record decoded with its times checked, or the :class:`Rejected` saying why not, in
-    input order."""
+def decode_batch(
+    schema: type[DeviceRecord],
+    raws: list[Any],
+    ctx: IngestContext,
+    time_fields: tuple[str, ...] = TIME_FIELDS,
+) -> list[Any]:
+    """Each raw record decoded with its times (``time_fields``) checked, or the :class:`Rejected` saying
+    why not, in input order."""
     try:
         records = batch_adapter(schema).validate_python(raws)
     except ValidationError:  # some record is bad: find out which, and why, one by one
@@ -145,13 +150,13 @@ def decode_batch(schema: type[RecordIn], raws: list[Any], ctx: IngestContext) ->
             except Rejected as rejected:
                 records.append(rejected)
     else:
-        if _times_in_range(records, ctx):
+        if _times_in_range(records, ctx, time_fields):
             return records
     checked: list[Any] = []
     for record in records:
         try:
             if not isinstance(record, Rejected):
-                check_times(record, ctx)
+                check_times(record, ctx, time_fields)
             checked.append(record)
         except Rejected as rejected:
             checked.append(rejected)
@@ -159,7 +164,7 @@ def decode_batch(schema: type[RecordIn], raws: list[Any], ctx: IngestContext) ->
 
 
 def _times_in_range(
-    records: list[RecordIn], ctx: IngestContext, fields: tuple[str, ...] = TIME_FIELDS
+    records: list[DeviceRecord], ctx: IngestContext, fields: tuple[str, ...] = TIME_FIELDS
 ) -> bool:
     """Whether every time of every record passes :func:`check_times` (the usual case, seen at once)."""
     latest = ctx.now + ctx.max_skew
@@ -170,7 +175,7 @@ def _times_in_range(
     return True
 
 
-def check_times(record: RecordIn, ctx: IngestContext, fields: tuple[str, ...] = TIME_FIELDS) -> None:
+def check_times(record: DeviceRecord, ctx: IngestContext, fields: tuple[str, ...] = TIME_FIELDS) -> None:
     latest = ctx.now + ctx.max_skew
     for name in fields:
         value = getattr(record, name, None)
@@ -191,7 +196,7 @@ def quarantine_row(ctx: IngestContext, source: str, raw: Any, rejected: Rejected
         "division_id": ctx.division_id,
         "rep_user_id": ctx.rep_user_id,
         "source": source,
-        "source_id": None if (sid := _source_id(raw)) is None else str(sid),
+        "source_id": None if (sid := source_id_of(raw)) is None else str(sid),
         "reason": rejected.reason[:500],
         "field": (rejected.field or None) and rejected.field[:100],
         "payload": payload,
@@ -273,14 +278,14 @@ def ingest_batch(
     decoded = decode_batch(source.schema, records, ctx)
     for index, (raw, record) in enumerate(zip(records, decoded, strict=True)):
         if isinstance(record, Rejected):
-            results[index] = _result(
-                index, _source_id(raw), "rejected", reason=record.reason, field=record.field
+            results[index] = record_result(
+                index, source_id_of(raw), "rejected", reason=record.reason, field=record.field
             )
             rejected_rows.append(quarantine_row(ctx, source.name, raw, record))
             continue
         key = source_key(ctx.secret, source.name, *source.key_parts(record))
         if key in seen:
-            results[index] = _result(index, record.source_id, "duplicate")
+            results[index] = record_result(index, record.source_id, "duplicate")
             continue
         seen.add(key)
         fresh.append(Item(index, record, key, normalised(source.number(record), ctx.region)))
@@ -291,7 +296,7 @@ def ingest_batch(
     excluded_rows = []
     for item in fresh:
         if item.number.e164 in excluded:
-            results[item.index] = _result(item.index, item.record.source_id, "excluded")
+            results[item.index] = record_result(item.index, item.record.source_id, "excluded")
             excluded_rows.append(
                 {
                     "device_id": ctx.device_id,
@@ -315,9 +320,9 @@ def ingest_batch(
     customers: list[tuple[int, ...]] = []
     for position, (item, row_id) in enumerate(zip(kept, ids, strict=True)):
         if row_id is None:
-            results[item.index] = _result(item.index, item.record.source_id, "duplicate")
+            results[item.index] = record_result(item.index, item.record.source_id, "duplicate")
             continue
-        results[item.index] = _result(item.index, item.record.source_id, "accepted", id=row_id)
+        results[item.index] = record_result(item.index, item.record.source_id, "accepted", id=row_id)
         row = _RowView(columns, position)
         stored.append(row)
         if item.link.status in (LinkStatus.linked, LinkStatus.ambiguous):

@@ -13,7 +13,16 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    TypeAdapter,
+    model_validator,
+)
 
 from capture.records import (
     SMS_TYPES,
@@ -51,17 +60,22 @@ Text200 = Annotated[str, Field(max_length=200), Clean]
 Text500 = Annotated[str, Field(max_length=500), Clean]
 Body = Annotated[str, Field(max_length=MAX_BODY_CHARS), Clean]
 Int32 = Annotated[int, Field(ge=-INT32 - 1, le=INT32)]
-SourceId = Annotated[int, Field(ge=0, le=INT32, description="The phone's _id of the row.")]
+SourceId = Annotated[int, Strict(), Field(ge=0, le=INT32, description="The phone's _id of the row.")]
 RawRow = Annotated[
     dict[Text64, Body | None],
     Field(max_length=MAX_RAW_COLUMNS, description="The content-query row as the phone printed it."),
 ]
 
 
-class RecordIn(BaseModel):
+class DeviceRecord(BaseModel):
+    """What every record a device sends has: its own id on the phone; nothing unknown."""
+
     model_config = ConfigDict(extra="forbid")
 
     source_id: SourceId
+
+
+class RecordIn(DeviceRecord):
     occurred_at: AwareDatetime
 
 
@@ -137,8 +151,28 @@ class CallIn(RecordIn):
         return self
 
 
+MAX_CONTACT_NUMBERS = 50
+
+
+class ContactNumberIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    number: Annotated[str, Field(max_length=64), Clean] = Field(description="As typed on the phone.")
+    type: Int32 | None = Field(default=None, description="ContactsContract Phone.TYPE.")
+    label: Text100 | None = None
+
+
+class ContactIn(DeviceRecord):
+    """One phone-book entry (``ContactsContract`` contact ``_id`` with its name, company and numbers)."""
+
+    name: Text200 | None = None
+    company: Text200 | None = None
+    numbers: list[ContactNumberIn] = Field(default_factory=list, max_length=MAX_CONTACT_NUMBERS)
+    updated_at: AwareDatetime | None = None
+
+
 @lru_cache(maxsize=8)
-def batch_adapter(schema: type[RecordIn]) -> TypeAdapter[list[Any]]:
+def batch_adapter(schema: type[DeviceRecord]) -> TypeAdapter[list[Any]]:
     """Validates a whole list of records of ``schema`` at once (several times faster than one by one)."""
     return TypeAdapter(list[schema])  # type: ignore[valid-type]
 

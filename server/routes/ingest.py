@@ -12,14 +12,17 @@ from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
 from crm.access import scope
-from crm.communications import CaptureSource, ExcludedNumber, ExclusionKind, QuarantinedRecord
+from crm.communications import CaptureSource, ExcludedNumber, ExclusionKind, LinkStatus, QuarantinedRecord
 from crm.devices import Device
 from crm.errors import DomainError
 from crm.org import Role, User
 from crm.types import utcnow
 from server.config import Settings
 from server.deps import CurrentDevice, CurrentUser, SessionDep, SettingsDep, client_ip, require_roles
+from server.ingest.browse import CommunicationView, Kind, list_communications
+from server.ingest.contacts import ingest_contacts
 from server.ingest.device_status import DeviceStatusResult, record_device_status
+from server.ingest.phone_book import EntryToCustomer, EntryView, customer_from_entry, list_entries
 from server.ingest.pipeline import IngestContext, ingest_batch
 from server.ingest.recordings import UploadState, check_chunk, record_chunk, start_upload, upload_state
 from server.ingest.records import BatchIn, BatchResult
@@ -54,6 +57,15 @@ def post_sms(body: BatchIn, device: CurrentDevice, session: SessionDep, settings
 def post_calls(body: BatchIn, device: CurrentDevice, session: SessionDep, settings: SettingsDep) -> Response:
     """A batch of call-log records; per-record results in input order."""
     return _batch(CALLS, body, device, session, settings)
+
+
+@router.post("/contacts", response_model=BatchResult, response_model_exclude_none=True)
+def post_contacts(
+    body: BatchIn, device: CurrentDevice, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """A batch of phone-book entries (the phone's contacts); per-record results in input order."""
+    outcome = ingest_contacts(session, body.records, _context(device, settings), settings.ingest_max_batch)
+    return Response(outcome.json(), media_type="application/json")
 
 
 @router.post("/device-status", response_model=DeviceStatusResult)
@@ -178,6 +190,69 @@ def post_exclusion(
 @router.delete("/exclusions/{exclusion_id}", status_code=204)
 def delete_exclusion(exclusion_id: int, request: Request, session: SessionDep, user: CurrentUser) -> None:
     remove_exclusion(session, actor=user, exclusion_id=exclusion_id, ip=client_ip(request))
+
+
+@router.get("/phone-book", response_model=list[EntryView])
+def list_phone_book(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    unmatched: bool = Query(default=False, description="Only entries no customer has a number of yet."),
+    rep_user_id: int | None = None,
+    before_id: int | None = None,
+    limit: int = Query(default=50, ge=1, le=500),
+) -> list[EntryView]:
+    """The phone books of the phones (a rep: their own; managers: their division's)."""
+    return list_entries(
+        session,
+        actor=user,
+        unmatched=unmatched,
+        rep_user_id=rep_user_id,
+        before_id=before_id,
+        limit=limit,
+        ip=client_ip(request),
+    )
+
+
+class CustomerMade(Read):
+    customer_id: int
+
+
+@router.post("/phone-book/{entry_id}/customer", response_model=CustomerMade, status_code=201)
+def post_phone_book_customer(
+    entry_id: int,
+    body: EntryToCustomer,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+) -> CustomerMade:
+    """Make a customer of a phone-book entry; its numbers' earlier calls and SMS are linked to it."""
+    customer = customer_from_entry(
+        session,
+        actor=user,
+        entry_id=entry_id,
+        data=body,
+        now=utcnow(),
+        region=settings.default_region,
+        ip=client_ip(request),
+    )
+    return CustomerMade(customer_id=customer.id)  # type: ignore[arg-type]
+
+
+@router.get("/communications", response_model=list[CommunicationView])
+def get_communications(
+    session: SessionDep,
+    user: CurrentUser,
+    kind: Kind = "call",
+    link_status: LinkStatus | None = None,
+    before_id: int | None = None,
+    limit: int = Query(default=50, ge=1, le=500),
+) -> list[CommunicationView]:
+    """Captured calls or SMS, newest first; unlinked numbers carry the phone's own phone-book name."""
+    return list_communications(
+        session, actor=user, kind=kind, link_status=link_status, before_id=before_id, limit=limit
+    )
 
 
 @router.get("/quarantine", response_model=list[QuarantineRead])

@@ -8,15 +8,16 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from capture.phone import mask
 from crm.access import scope, sees_full_numbers
 from crm.audit import record_audit
-from crm.communications import Recording
+from crm.communications import LinkStatus, Recording
 from crm.customers import Customer
 from crm.org import User
 from server.deps import CurrentUser, SessionDep, SettingsDep, client_ip
+from server.ingest.phone_book import phone_contact_labels
 from server.recordings.playback import RangeNotSatisfiable, byte_range, visible_recording
 from server.recordings.store import get_store
 from server.routes.schemas import Read
@@ -42,14 +43,29 @@ class RecordingRead(Read):
     transcript_status: str
     transcript: str | None
     problems: dict[str, str]
+    phone_contact: str | None = None  # the phone's own phone-book name of an unlinked number
 
 
-def _read(recording: Recording, actor: User, owner_id: int | None) -> RecordingRead:
+def _read(
+    recording: Recording, actor: User, owner_id: int | None, phone_contact: str | None = None
+) -> RecordingRead:
     number = recording.number_e164 or recording.number_raw
     if number and not sees_full_numbers(actor, owner_id):
         number = mask(number)
-    fields = {name: getattr(recording, name) for name in RecordingRead.model_fields if name != "number"}
-    return RecordingRead.model_validate(fields | {"number": number})
+    computed = {"number", "phone_contact"}
+    fields = {name: getattr(recording, name) for name in RecordingRead.model_fields if name not in computed}
+    return RecordingRead.model_validate(fields | {"number": number, "phone_contact": phone_contact})
+
+
+def _labels(session: Session, recordings: list[Recording]) -> dict[tuple[int, str], str]:
+    return phone_contact_labels(
+        session,
+        {
+            (rec.device_id, rec.number_e164)
+            for rec in recordings
+            if rec.number_e164 and rec.link_status == LinkStatus.unlinked
+        },
+    )
 
 
 @router.get("", response_model=list[RecordingRead])
@@ -71,13 +87,18 @@ def list_recordings(
     recordings = list(session.exec(scope(stmt, user, Recording)))
     wanted = {rec.customer_id for rec in recordings if rec.customer_id is not None}
     owners = dict(session.exec(select(Customer.id, Customer.owner_id).where(Customer.id.in_(wanted))).all())
-    return [_read(rec, user, owners.get(rec.customer_id)) for rec in recordings]
+    labels = _labels(session, recordings)
+    return [
+        _read(rec, user, owners.get(rec.customer_id), labels.get((rec.device_id, rec.number_e164 or "")))
+        for rec in recordings
+    ]
 
 
 @router.get("/{recording_id}", response_model=RecordingRead)
 def get_recording(recording_id: int, session: SessionDep, user: CurrentUser) -> RecordingRead:
     recording, customer = visible_recording(session, user, recording_id)
-    return _read(recording, user, customer.owner_id if customer else None)
+    label = _labels(session, [recording]).get((recording.device_id, recording.number_e164 or ""))
+    return _read(recording, user, customer.owner_id if customer else None, label)
 
 
 @router.get("/{recording_id}/audio", response_model=None)
