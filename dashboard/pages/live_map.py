@@ -96,7 +96,7 @@ def live_payload(reps: list[LiveRep], coords: CoordSystem) -> bytes:
             r.name,
             round(lat, 6),
             round(lon, 6),
-            int(p.time.timestamp()),
+            r.time_us // 1_000_000,
             r.freshness,
             r.motion,
             None if p.battery_pct is None else round(p.battery_pct),
