@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
 
@@ -30,9 +31,15 @@ def table_format(name: str) -> TableFormat:
         raise DomainError("format must be csv or xlsx", field="format", code="export.format") from exc
 
 
+_PLAIN_SIGNED = re.compile(r"[+-][\d\s*.,+-]*")  # -5, +86 138****5678: a sign before digits only
+
+
 def _safe(value: object) -> object:
-    """Cells starting with = + - @ would run as formulas in a spreadsheet (CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") and not value[1:2].isdigit():
+    """Cells starting with = + - @ (or a tab/CR before one) would run as formulas in a spreadsheet
+    (CSV injection); a sign followed by digits only (a number, a masked phone) cannot call anything."""
+    if not isinstance(value, str) or not value:
+        return value
+    if value[0] in "=@\t\r" or (value[0] in "+-" and not _PLAIN_SIGNED.fullmatch(value)):
         return "'" + value
     return value
 

@@ -30,6 +30,10 @@ NAV = (
     NavItem("alerts", "/alerts", MANAGERS),
     NavItem("reports", "/reports", SALES),
     NavItem("fleet", "/fleet", FLEET),
+    # sales ops: the configuration, import and export APIs admit a division's managers and executives
+    NavItem("settings", "/settings", MANAGERS),
+    NavItem("import", "/import", MANAGERS),
+    NavItem("export", "/export", MANAGERS),
 )
 
 

@@ -9,13 +9,16 @@ from dashboard.pages import (
     account,
     alerts,
     customers,
+    exports,
     fleet,
+    imports,
     live_map,
     pipeline,
     pool,
     rep,
     replay,
     reports,
+    settings,
     tickets,
 )
 
@@ -33,5 +36,8 @@ for _page in (
     tickets,
     alerts,
     reports,
+    settings,
+    imports,
+    exports,
 ):
     router.include_router(_page.router)

@@ -19,15 +19,18 @@
     if (response.status === 401 && !url.startsWith("/api/v1/auth/login")) {
       window.location.assign("/login?next=" + encodeURIComponent(location.pathname + location.search));
     }
-    if (!response.ok) {
-      const error = new Error(await errorText(response, data));
-      error.status = response.status;
-      error.field = data && data.field;
-      error.code = (data && data.code) || null;
-      error.detail = (data && data.detail) || response.statusText;
-      throw error;
-    }
+    if (!response.ok) throw await failure(response, data);
     return data;
+  }
+
+  /* The Error for a refused call: its message in the page's language, plus status, field, code, detail. */
+  async function failure(response, data) {
+    const error = new Error(await errorText(response, data));
+    error.status = response.status;
+    error.field = data && data.field;
+    error.code = (data && data.code) || null;
+    error.detail = (data && data.detail) || response.statusText;
+    return error;
   }
 
   function fill(text, values) {
@@ -154,6 +157,6 @@
   }
 
   window.fieldcrm = {
-    api: api, messages: messages, fill: fill, translator: translator, el: el, toast: toast, clock: clock, stamp: stamp, money: money,
+    api: api, failure: failure, messages: messages, fill: fill, translator: translator, el: el, toast: toast, clock: clock, stamp: stamp, money: money,
   };
 })();
