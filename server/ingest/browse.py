@@ -57,8 +57,8 @@ def list_communications(
         stmt = stmt.where(model.id < before_id)
     rows = list(session.execute(scope(stmt, actor, model)).mappings())
     customers = {row["customer_id"] for row in rows if row["customer_id"] is not None}
-    owner_rows = session.execute(select(Customer.id, Customer.owner_id).where(Customer.id.in_(customers)))
-    owners: dict[int, int | None] = dict(owner_rows.tuples())
+    owner_of = select(Customer.id, Customer.owner_id).where(Customer.id.in_(customers))
+    owners: dict[int, int | None] = dict(session.execute(owner_of).all())  # type: ignore[arg-type]
     labels = phone_contact_labels(
         session,
         {

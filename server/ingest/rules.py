@@ -19,6 +19,8 @@ from crm.communications import AlertStatus, CaptureAlert, ExcludedNumber, Exclus
 from crm.errors import DomainError, Forbidden, NotFound
 from crm.org import Role, User
 from server.ingest.alerts import effective_keywords
+from server.ingest.purge import purge_number
+from server.recordings.store import RecordingStore
 
 
 def add_exclusion(
@@ -30,8 +32,13 @@ def add_exclusion(
     division_id: int | None,
     label: str,
     region: str,
+    store: RecordingStore,
+    now: datetime,
     ip: str = "",
 ) -> ExcludedNumber:
+    """Put a number on the exclusion list and purge what was captured with it before
+    (``server.ingest.purge``); both audited, one transaction. Stored files no recording needs
+    any more are deleted once it is committed."""
     parsed = normalise(number, region)
     if parsed.e164 is None:
         raise DomainError("not a phone number that can be excluded", field="number")
@@ -65,7 +72,20 @@ def add_exclusion(
         ip=ip,
         detail={"kind": kind},
     )
+    purged = purge_number(session, parsed.e164, division_id, now=now)
+    record_audit(
+        session,
+        action="capture.exclusion.purge",
+        actor_user_id=actor.id,
+        target_type="capture_exclusion",
+        target_id=row.id or "",
+        division_id=division_id,
+        ip=ip,
+        detail={**purged.counts, "files": len(purged.orphaned_files)},
+    )
     session.commit()
+    for sha256 in purged.orphaned_files:
+        store.delete(sha256)
     return row
 
 

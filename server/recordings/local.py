@@ -50,3 +50,6 @@ class LocalStore:
     @contextmanager
     def local_path(self, sha256: str) -> Iterator[Path]:
         yield self.path(sha256)
+
+    def delete(self, sha256: str) -> None:
+        self.path(sha256).unlink(missing_ok=True)

@@ -33,6 +33,10 @@ class RecordingStore(Protocol):
         """A local file with the content, for decoders that need a path (duration, speech)."""
         ...
 
+    def delete(self, sha256: str) -> None:
+        """Remove the content (no error when it is not there): purged recordings."""
+        ...
+
 
 def get_store(settings: Settings) -> RecordingStore:
     from server.recordings.local import LocalStore

@@ -183,6 +183,8 @@ def post_exclusion(
         division_id=body.division_id,
         label=body.label,
         region=settings.default_region,
+        store=get_store(settings),
+        now=utcnow(),
         ip=client_ip(request),
     )
 

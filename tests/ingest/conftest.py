@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from crm.customers import Contact, ContactPhone, Customer
@@ -15,6 +18,9 @@ from crm.org import Division, Role, User
 from crm.types import utcnow
 from server.auth.service import issue_device_token
 from tests.factories import Factory
+
+AUDIO = Path(__file__).parents[1] / "data" / "capture" / "audio"
+MP3 = (AUDIO / "call_1500ms.mp3").read_bytes()
 
 
 @dataclass
@@ -97,3 +103,31 @@ def call(
         "type_code": type_code,
         **extra,
     }
+
+
+def declare(client: TestClient, headers: dict, content: bytes, **meta: object) -> dict:
+    body = {
+        "sha256": hashlib.sha256(content).hexdigest(),
+        "size_bytes": len(content),
+        "file_name": "通话录音@王经理(13812345678)_20240501143015.mp3",
+    } | meta
+    response = client.post("/api/v1/ingest/recording-uploads", json=body, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def put_bytes(client: TestClient, headers: dict, upload_id: int, offset: int, chunk: bytes):
+    return client.put(
+        f"/api/v1/ingest/recordings/{upload_id}",
+        content=chunk,
+        headers=headers | {"Upload-Offset": str(offset)},
+    )
+
+
+def upload(client: TestClient, headers: dict, content: bytes, **meta: object) -> dict:
+    state = declare(client, headers, content, **meta)
+    if state["status"] == "upload":
+        state = put_bytes(
+            client, headers, state["upload_id"], state["offset"], content[state["offset"] :]
+        ).json()
+    return state

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -21,37 +20,9 @@ from server.config import Settings
 from server.ingest.transcription import transcribe_one, transcribe_pending
 from server.recordings.store import get_store
 from tests.factories import Factory
-from tests.ingest.conftest import World, add_phone, ago, call, iso
+from tests.ingest.conftest import AUDIO, MP3, World, add_phone, ago, call, declare, iso, put_bytes, upload
 
-AUDIO = Path(__file__).parents[1] / "data" / "capture" / "audio"
-MP3 = (AUDIO / "call_1500ms.mp3").read_bytes()
 NUMBER = "+8613812345678"
-
-
-def _declare(client: TestClient, headers: dict, content: bytes, **meta: object) -> dict:
-    body = {
-        "sha256": hashlib.sha256(content).hexdigest(),
-        "size_bytes": len(content),
-        "file_name": "通话录音@王经理(13812345678)_20240501143015.mp3",
-    } | meta
-    response = client.post("/api/v1/ingest/recording-uploads", json=body, headers=headers)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def _put(client: TestClient, headers: dict, upload_id: int, offset: int, chunk: bytes):
-    return client.put(
-        f"/api/v1/ingest/recordings/{upload_id}",
-        content=chunk,
-        headers=headers | {"Upload-Offset": str(offset)},
-    )
-
-
-def _upload(client: TestClient, headers: dict, content: bytes, **meta: object) -> dict:
-    state = _declare(client, headers, content, **meta)
-    if state["status"] == "upload":
-        state = _put(client, headers, state["upload_id"], state["offset"], content[state["offset"] :]).json()
-    return state
 
 
 def test_resumable_upload_matches_its_call_and_lands_on_the_timeline(
@@ -66,21 +37,21 @@ def test_resumable_upload_matches_its_call_and_lands_on_the_timeline(
         json={"records": [call(1, "13812345678", started.replace(second=started.second), duration=90)]},
     ).json()["results"]
 
-    state = _declare(client, world.device_headers, MP3, started_at=iso(started))
+    state = declare(client, world.device_headers, MP3, started_at=iso(started))
     assert (state["status"], state["offset"]) == ("upload", 0)
     upload_id = state["upload_id"]
     half = len(MP3) // 2
-    assert _put(client, world.device_headers, upload_id, 0, MP3[:half]).json()["offset"] == half
-    wrong = _put(client, world.device_headers, upload_id, 10, MP3[10:20])
+    assert put_bytes(client, world.device_headers, upload_id, 0, MP3[:half]).json()["offset"] == half
+    wrong = put_bytes(client, world.device_headers, upload_id, 10, MP3[10:20])
     assert wrong.status_code == 409 and str(half) in wrong.json()["detail"]
     # the agent restarts: declaring again resumes the same upload
-    again = _declare(client, world.device_headers, MP3, started_at=iso(started))
+    again = declare(client, world.device_headers, MP3, started_at=iso(started))
     assert (again["upload_id"], again["offset"]) == (upload_id, half)
     assert (
         client.get(f"/api/v1/ingest/recordings/{upload_id}", headers=world.device_headers).json()["offset"]
         == half
     )
-    done = _put(client, world.device_headers, upload_id, half, MP3[half:]).json()
+    done = put_bytes(client, world.device_headers, upload_id, half, MP3[half:]).json()
     assert done["status"] == "complete" and done["offset"] == len(MP3)
 
     recording = session.get(Recording, done["recording_id"])
@@ -93,7 +64,7 @@ def test_resumable_upload_matches_its_call_and_lands_on_the_timeline(
     ).json()
     [event] = timeline["events"]
     assert event["kind"] == "call" and event["recording"]["id"] == recording.id
-    duplicate = _declare(client, world.device_headers, MP3)
+    duplicate = declare(client, world.device_headers, MP3)
     assert (duplicate["status"], duplicate["recording_id"]) == ("duplicate", recording.id)
 
 
@@ -103,7 +74,7 @@ def test_call_arriving_after_its_recording_is_matched(
     customer = factory.customer(world.division, world.rep)
     add_phone(session, customer, NUMBER)
     started = ago(hours=2)
-    state = _upload(client, world.device_headers, MP3, started_at=iso(started))
+    state = upload(client, world.device_headers, MP3, started_at=iso(started))
     assert (
         client.get(f"/api/v1/customers/{customer.id}/timeline", headers=factory.headers(world.rep)).json()[
             "events"
@@ -127,13 +98,13 @@ def test_call_arriving_after_its_recording_is_matched(
 def test_same_content_from_two_phones_is_stored_once(
     client: TestClient, world: World, session: Session, settings: Settings
 ) -> None:
-    _upload(client, world.device_headers, MP3)
+    upload(client, world.device_headers, MP3)
     second = Device(serial="CAPTURE-2", division_id=world.division.id, rep_user_id=world.other_rep.id)
     session.add(second)
     session.flush()
     token = issue_device_token(session, device=second, now=utcnow())
     session.commit()
-    state = _declare(client, {"Authorization": f"Bearer {token}"}, MP3)
+    state = declare(client, {"Authorization": f"Bearer {token}"}, MP3)
     assert state["status"] == "complete" and state["offset"] == len(MP3)  # no bytes needed
     assert session.execute(select(func.count()).select_from(Recording)).scalar_one() == 2
     stored = [p for p in (settings.recordings_dir / "sha256").rglob("*") if p.is_file()]
@@ -143,9 +114,9 @@ def test_same_content_from_two_phones_is_stored_once(
 def test_wrong_sha256_restarts_the_upload_and_stores_nothing(
     client: TestClient, world: World, session: Session
 ) -> None:
-    state = _declare(client, world.device_headers, MP3)
+    state = declare(client, world.device_headers, MP3)
     corrupted = MP3[:-1] + bytes([MP3[-1] ^ 0xFF])
-    response = _put(client, world.device_headers, state["upload_id"], 0, corrupted)
+    response = put_bytes(client, world.device_headers, state["upload_id"], 0, corrupted)
     assert response.status_code == 422 and response.json()["field"] == "sha256"
     assert (
         client.get(f"/api/v1/ingest/recordings/{state['upload_id']}", headers=world.device_headers).json()[
@@ -153,7 +124,7 @@ def test_wrong_sha256_restarts_the_upload_and_stores_nothing(
         ]
         == 0
     )
-    too_many = _put(client, world.device_headers, state["upload_id"], 0, MP3 + b"extra")
+    too_many = put_bytes(client, world.device_headers, state["upload_id"], 0, MP3 + b"extra")
     assert too_many.status_code == 413
     assert session.exec(select(Recording)).all() == []
 
@@ -162,7 +133,7 @@ def test_corrupt_audio_is_kept_without_duration_and_unmatched_stays_visible(
     client: TestClient, world: World, session: Session, factory: Factory
 ) -> None:
     junk = (AUDIO / "not_audio.mp3").read_bytes()
-    state = _upload(client, world.device_headers, junk, file_name="weird name.mp3")
+    state = upload(client, world.device_headers, junk, file_name="weird name.mp3")
     recording = session.get(Recording, state["recording_id"])
     assert recording.duration_s is None and "duration" in recording.problems
     assert recording.time_known is False and recording.call_id is None
@@ -193,7 +164,7 @@ def test_excluded_number_recording_is_not_uploaded(
     client.post(
         "/api/v1/ingest/exclusions", json={"number": "13812345678"}, headers=factory.headers(world.rep)
     )
-    assert _declare(client, world.device_headers, MP3)["status"] == "excluded"
+    assert declare(client, world.device_headers, MP3)["status"] == "excluded"
     assert session.exec(select(Recording)).all() == []
 
 
@@ -202,7 +173,7 @@ def test_playback_with_ranges_is_audited_and_scoped(
 ) -> None:
     customer = factory.customer(world.division, world.rep)
     add_phone(session, customer, NUMBER)
-    recording_id = _upload(client, world.device_headers, MP3)["recording_id"]
+    recording_id = upload(client, world.device_headers, MP3)["recording_id"]
     url = f"/api/v1/recordings/{recording_id}/audio"
     rep = factory.headers(world.rep)
     whole = client.get(url, headers=rep)
@@ -236,7 +207,7 @@ class _FixedText:
 def test_transcripts_raise_keyword_alerts_and_misconfiguration_touches_nothing(
     client: TestClient, world: World, session: Session, settings: Settings
 ) -> None:
-    recording_id = _upload(client, world.device_headers, MP3)["recording_id"]
+    recording_id = upload(client, world.device_headers, MP3)["recording_id"]
     recording = session.get(Recording, recording_id)
     recording.transcript_status = TranscriptStatus.pending
     session.add(recording)
