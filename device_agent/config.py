@@ -34,6 +34,9 @@ class AgentSettings(BaseSettings):
             "android.permission.POST_NOTIFICATIONS",
         ]
     )
+    capture_contacts: bool = Field(
+        default=True, description="Read the phones' contacts (off where company policy does not allow it)."
+    )
     extra_recording_folders: list[str] = Field(
         default_factory=list, description="Folders under /sdcard to scan besides the OEM recorder folders."
     )

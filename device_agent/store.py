@@ -62,6 +62,12 @@ CREATE TABLE IF NOT EXISTS seen_file (
     sha256 TEXT NOT NULL,
     PRIMARY KEY (device, path)
 );
+CREATE TABLE IF NOT EXISTS seen_contact (
+    device TEXT NOT NULL,
+    contact_id INTEGER NOT NULL,
+    digest TEXT NOT NULL,
+    PRIMARY KEY (device, contact_id)
+);
 CREATE TABLE IF NOT EXISTS fleet (
     device TEXT PRIMARY KEY,
     adb_serial TEXT NOT NULL,
@@ -165,10 +171,12 @@ class AgentStore:
         *,
         watermarks: dict[str, Any] | None = None,
         seen_files: Iterable[tuple[str, int, int, str]] = (),
+        seen_contacts: Iterable[tuple[int, str]] = (),
         unreadable: Iterable[Unreadable] = (),
     ) -> int:
-        """Add items (an item already queued is kept as is), keep unreadable rows aside and advance
-        watermarks, in one transaction; returns how many items are new."""
+        """Add items (an item already queued is kept as is), keep unreadable rows aside, advance
+        watermarks and remember files and contacts read, in one transaction; returns how many items
+        are new."""
         now = time.time()
         with self._write() as conn:
             before = conn.total_changes
@@ -185,6 +193,10 @@ class AgentStore:
             conn.executemany(
                 "INSERT OR REPLACE INTO seen_file (device, path, size, mtime, sha256) VALUES (?, ?, ?, ?, ?)",
                 [(device, *seen) for seen in seen_files],
+            )
+            conn.executemany(
+                "INSERT OR REPLACE INTO seen_contact (device, contact_id, digest) VALUES (?, ?, ?)",
+                [(device, *seen) for seen in seen_contacts],
             )
             conn.executemany(
                 "INSERT INTO rejected (device, kind, item_key, payload, reason, field, rejected_at) "
@@ -282,11 +294,17 @@ class AgentStore:
         rows = self._conn().execute("SELECT path, size, mtime FROM seen_file WHERE device = ?", (device,))
         return {path: (size, mtime) for path, size, mtime in rows}
 
+    def seen_contacts(self, device: str) -> dict[int, str]:
+        """Digest of the content of each contact last queued for upload."""
+        rows = self._conn().execute("SELECT contact_id, digest FROM seen_contact WHERE device = ?", (device,))
+        return dict(rows.fetchall())
+
     def forget_device(self, device: str) -> None:
-        """Drop watermarks and seen files (not the outbox): the next sync reads everything again."""
+        """Drop watermarks, seen files and contacts (not the outbox): the next sync reads everything again."""
         with self._write() as conn:
             conn.execute("DELETE FROM watermark WHERE device = ?", (device,))
             conn.execute("DELETE FROM seen_file WHERE device = ?", (device,))
+            conn.execute("DELETE FROM seen_contact WHERE device = ?", (device,))
 
     # --- fleet and sync log ---------------------------------------------------------------
     def note_device(self, device: str, adb_serial: str, info: dict[str, Any]) -> None:

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from device_agent.agent import Agent, Busy
+from device_agent.collect.contacts import collect_contacts
 from device_agent.collect.context import Collected, Outcome, SyncContext, now_utc
 from device_agent.collect.health import (
     collect_location,
@@ -37,12 +38,15 @@ SyncProgress = Callable[[str, str, str], None]
 """``progress(adb_serial, source, message)``."""
 
 COLLECTORS: tuple[tuple[str, Callable[[SyncContext], Collected]], ...] = (
+    ("contacts", collect_contacts),
     ("sms", lambda ctx: collect_provider(ctx, SMS)),
     ("calls", lambda ctx: collect_provider(ctx, CALLS)),
     ("recordings", collect_recordings),
     ("location", collect_location),
 )
 FILE_SOURCES = {"recordings"}
+#: Outcomes that leave a sync ``ok`` (a source switched off in the settings is not a problem).
+FINE = {Outcome.OK, Outcome.SKIPPED}
 
 
 @dataclass
@@ -230,9 +234,9 @@ def _run(
     if error is not None and report.result == "ok":
         report.result = "not_enrolled" if isinstance(error, NotEnrolled) else "server"
         report.message = f"{error}; {sum(agent.store.pending_counts(device).values())} item(s) wait in the outbox"
-    elif report.result == "ok" and any(s.outcome is not Outcome.OK for s in report.sources):
+    elif report.result == "ok" and any(s.outcome not in FINE for s in report.sources):
         report.result = "partial"
-        report.message = "; ".join(f"{s.source}: {s.detail}" for s in report.sources if s.outcome is not Outcome.OK)
+        report.message = "; ".join(f"{s.source}: {s.detail}" for s in report.sources if s.outcome not in FINE)
     agent.store.finish_sync(sync_id, device, report.result, {"sources": [asdict(s) for s in report.sources],
                                                               "uploaded": report.uploaded})
 

@@ -23,13 +23,15 @@ from device_agent.server_api import ServerApi
 from device_agent.store import AgentStore, OutboxItem
 
 ENDPOINTS = {
+    "contacts": "/api/v1/ingest/contacts",
     "sms": "/api/v1/ingest/sms",
     "calls": "/api/v1/ingest/calls",
     "location": "/api/v1/ingest/locations",
 }
 DONE = {"accepted", "duplicate", "excluded"}
-#: Record kinds in upload order; recordings after the call log (the server matches them to calls).
-RECORD_KINDS = ("sms", "calls", "location")
+#: Record kinds in upload order: contacts first (the phone book the server links numbers with);
+#: recordings after the call log (the server matches them to calls).
+RECORD_KINDS = ("contacts", "sms", "calls", "location")
 #: A batch the server refuses as a whole with one of these is split to find the bad record.
 SPLIT_STATUSES = {413, 422}
 

@@ -93,9 +93,15 @@ SMS = ProviderSource("sms", SMS_URI, SMS_PROJECTION, sms_from_row, sms_payload)
 CALLS = ProviderSource("calls", CALL_LOG_URI, CALL_LOG_PROJECTION, call_from_row, call_payload)
 
 
-def _query(ctx: SyncContext, source: ProviderSource, where: str, projection: Sequence[str]) -> QueryResult:
-    command = content_query_command(source.uri, projection, where=where, sort="_id ASC")
+def query_rows(ctx: SyncContext, uri: str, projection: Sequence[str], where: str | None,
+               sort: str = "_id ASC") -> QueryResult:
+    """One ``content query`` with an end marker, parsed (``projection`` puts its one free-text column last)."""
+    command = content_query_command(uri, projection, where=where, sort=sort)
     return parse_content_query(ctx.phone.shell_raw(command), projection, end_marker=END_MARKER)
+
+
+def _query(ctx: SyncContext, source: ProviderSource, where: str, projection: Sequence[str]) -> QueryResult:
+    return query_rows(ctx, source.uri, projection, where)
 
 
 def _watermark_holds(ctx: SyncContext, source: ProviderSource, mark: dict[str, Any]) -> bool:

@@ -145,6 +145,38 @@ class PhoneCore:
                 "body": body, "service_center": "+8613800210500" if inbox else None, "locked": 0, "sub_id": 1,
                 "error_code": 0, "creator": None if inbox else "com.android.mms", "seen": 1})
 
+    def move_sms(self, sms_id: int, sms_type: int, *, error_code: int = 0) -> None:
+        """What Android's ``Sms.moveMessageToFolder`` does when an outgoing message is sent or fails: the row
+        keeps its ``_id`` and ``date``; ``type``, ``read`` and ``error_code`` change."""
+        if sms_type not in range(1, 7):
+            raise ValueError("sms_type must be 1..6")
+        changes: dict[str, int] = {"type": sms_type, "error_code": error_code}
+        if sms_type in (2, 4):
+            changes["read"] = 1
+        elif sms_type in (5, 6):
+            changes["read"] = 0
+        with self.lock:
+            self.providers.update("sms", sms_id, changes)  # type: ignore[arg-type]
+
+    def put_contact(self, display_name: str, numbers: list[dict[str, str | int | None]], *,
+                    company: str | None = None, contact_id: int | None = None) -> int:
+        """Save a contact as the Contacts app does: a new one (``contact_id`` None) or an edit replacing
+        the contact's name, numbers (``{number, type, label}``) and company. Its
+        ``contact_last_updated_timestamp`` becomes the phone's clock. Returns the ``_id``."""
+        with self.lock:
+            if contact_id is None:
+                contact_id = 1 + max((int(c["_id"]) for c in self.state.contacts), default=0)  # type: ignore[arg-type]
+            old = next((c for c in self.state.contacts if c.get("_id") == contact_id), {})
+            contact = {**old, "_id": contact_id, "display_name": display_name, "company": company,
+                       "numbers": [{"number": n.get("number"), "type": n.get("type", 2), "label": n.get("label")}
+                                   for n in numbers], "updated_ms": self.state.clock_ms}
+            self.providers.put_contact(contact)  # type: ignore[arg-type]
+            return contact_id
+
+    def delete_contact(self, contact_id: int) -> None:
+        with self.lock:
+            self.providers.delete_contact(contact_id)
+
     def add_call(self, number: str, duration: int, *, call_type: int = 1, time_ms: int | None = None,
                  name: str | None = None, geocoded: str | None = None,
                  recording_seconds: float | None = None) -> int:

@@ -219,7 +219,9 @@ def _imei(rng: random.Random, tac: str) -> str:
     return body + str((10 - total % 10) % 10)
 
 
-def _contacts(rng: random.Random, home: tuple[float, float], count: int) -> list[dict]:
+def _contacts(rng: random.Random, home: tuple[float, float], count: int, saved_before_ms: int) -> list[dict]:
+    """Customers, then family and a colleague, saved an hour apart before ``saved_before_ms`` (save times
+    take no random draw, so the rest of a seeded phone does not depend on them)."""
     contacts: list[dict] = []
     for i in range(count):
         name = cn_data.person_name(rng)
@@ -241,6 +243,8 @@ def _contacts(rng: random.Random, home: tuple[float, float], count: int) -> list
         contacts.append({"_id": count + j + 1, "display_name": label, "company": None, "place": None,
                          "lat": None, "lon": None,
                          "numbers": [{"number": cn_data.mobile(rng), "type": 2, "label": None}]})
+    for i, contact in enumerate(contacts):
+        contact["updated_ms"] = saved_before_ms - (len(contacts) - i) * 3_600_000
     return contacts
 
 
@@ -301,7 +305,7 @@ def new_phone_state(*, seed: int, oem: str | None = None, start_ms: int, custome
         own_number="+86" + cn_data.mobile(rng),
         boot_time_ms=start_ms - rng.randint(1, 48) * 3_600_000,
         clock_ms=start_ms,
-        contacts=_contacts(rng, home, customers),
+        contacts=_contacts(rng, home, customers, start_ms),
         battery=Battery(level=rng.randint(60, 100)),
         packages=_packages(sdk, install_ms),
         settings={

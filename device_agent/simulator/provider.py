@@ -7,7 +7,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .state import PhoneState, Value
 
@@ -27,14 +27,20 @@ CALL_COLUMNS = {
 CONTACT_COLUMNS = {
     "_id": "INTEGER PRIMARY KEY", "display_name": "TEXT", "has_phone_number": "INTEGER",
     "times_contacted": "INTEGER", "last_time_contacted": "INTEGER", "starred": "INTEGER",
+    "contact_last_updated_timestamp": "INTEGER",
 }
-PHONE_COLUMNS = {
+#: ``content://com.android.contacts/data``: one row per detail (phone numbers, the organisation).
+DATA_COLUMNS = {
     "_id": "INTEGER PRIMARY KEY", "contact_id": "INTEGER", "raw_contact_id": "INTEGER",
     "display_name": "TEXT", "mimetype": "TEXT", "data1": "TEXT", "data2": "INTEGER", "data3": "TEXT",
+    "data4": "TEXT",
 }
+#: Contacts before Android 4.3 (SDK 18) have no ``contact_last_updated_timestamp``.
+LAST_UPDATED_SINCE_SDK = 18
 
 _SMS_BOXES = {"inbox": 1, "sent": 2, "draft": 3, "outbox": 4, "failed": 5, "queued": 6}
-_PHONE_MIME = "vnd.android.cursor.item/phone_v2"
+PHONE_MIME = "vnd.android.cursor.item/phone_v2"
+ORGANIZATION_MIME = "vnd.android.cursor.item/organization"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +74,11 @@ def _resolve(uri: str) -> Table | None:
                     "android.permission.READ_CONTACTS or android.permission.WRITE_CONTACTS")
         if path == "contacts":
             return Table(authority, "contacts", CONTACT_COLUMNS, "display_name ASC", *provider)
-        if path in ("data/phones", "data"):
-            return Table(authority, "phones", PHONE_COLUMNS, "display_name ASC", *provider)
+        if path == "data":
+            return Table(authority, "data", DATA_COLUMNS, "display_name ASC", *provider)
+        if path == "data/phones":
+            return Table(authority, "data", DATA_COLUMNS, "display_name ASC", *provider,
+                         condition=f"mimetype='{PHONE_MIME}'")
     return None
 
 
@@ -146,8 +155,10 @@ class Providers:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(":memory:", check_same_thread=False)
         for name, columns in (("sms", SMS_COLUMNS), ("calls", CALL_COLUMNS),
-                              ("contacts", CONTACT_COLUMNS), ("phones", PHONE_COLUMNS)):
+                              ("contacts", CONTACT_COLUMNS), ("data", DATA_COLUMNS)):
             self._db.execute(f"CREATE TABLE {name} ({', '.join(f'{c} {t}' for c, t in columns.items())})")
+        older = [c for c in CONTACT_COLUMNS if c != "contact_last_updated_timestamp"]
+        self._db.execute(f"CREATE VIEW contacts_pre18 AS SELECT {', '.join(older)} FROM contacts")
         for row in state.sms:
             self._insert("sms", SMS_COLUMNS, row)
         for row in state.calls:
@@ -168,15 +179,21 @@ class Providers:
     def _insert_contact(self, contact: Mapping[str, object]) -> None:
         numbers = contact.get("numbers") or []
         assert isinstance(numbers, list)
+        updated = contact.get("updated_ms", self._state.boot_time_ms)
         self._insert("contacts", CONTACT_COLUMNS, {
             "_id": contact["_id"], "display_name": contact["display_name"],
             "has_phone_number": int(bool(numbers)), "times_contacted": 0,
-            "last_time_contacted": 0, "starred": 0})
+            "last_time_contacted": 0, "starred": 0, "contact_last_updated_timestamp": updated})
+        common = {"contact_id": contact["_id"], "raw_contact_id": contact["_id"],
+                  "display_name": contact["display_name"]}
         for number in numbers:
-            self._insert("phones", PHONE_COLUMNS, {
-                "contact_id": contact["_id"], "raw_contact_id": contact["_id"],
-                "display_name": contact["display_name"], "mimetype": _PHONE_MIME,
-                "data1": number.get("number"), "data2": number.get("type", 2), "data3": number.get("label")})
+            self._insert("data", DATA_COLUMNS, {
+                **common, "mimetype": PHONE_MIME, "data1": number.get("number"),
+                "data2": number.get("type", 2), "data3": number.get("label")})
+        if contact.get("company"):
+            self._insert("data", DATA_COLUMNS, {
+                **common, "mimetype": ORGANIZATION_MIME, "data1": contact["company"], "data2": 1,
+                "data4": contact.get("title")})
 
     def add(self, table: str, row: dict[str, Value]) -> int:
         """Insert a new sms/calls row; assigns and returns its `_id`."""
@@ -187,6 +204,39 @@ class Providers:
             self._db.commit()
             rows.append(row)
             return row["_id"]
+
+    def update(self, table: str, row_id: int, changes: dict[str, Value]) -> None:
+        """Change columns of an sms/calls row in place (Android updates a message's ``type`` when it is sent)."""
+        columns, rows = {"sms": (SMS_COLUMNS, self._state.sms), "calls": (CALL_COLUMNS, self._state.calls)}[table]
+        unknown = set(changes) - set(columns) | ({"_id"} & set(changes))
+        if unknown:
+            raise ValueError(f"cannot change {table} column(s): {', '.join(sorted(unknown))}")
+        with self._lock:
+            row = next((r for r in rows if r.get("_id") == row_id), None)
+            if row is None:
+                raise KeyError(f"no {table} row with _id {row_id}")
+            names = list(changes)
+            self._db.execute(f"UPDATE {table} SET {', '.join(f'{n} = ?' for n in names)} WHERE _id = ?",
+                             [*(changes[n] for n in names), row_id])
+            self._db.commit()
+            row.update(changes)
+
+    def put_contact(self, contact: dict[str, Value | list[dict[str, Value]]]) -> None:
+        """Add or replace a contact (its ``_id``) with its numbers and company, as the Contacts app saves it."""
+        with self._lock:
+            self._db.execute("DELETE FROM data WHERE contact_id = ?", (contact["_id"],))
+            self._db.execute("DELETE FROM contacts WHERE _id = ?", (contact["_id"],))
+            self._insert_contact(contact)
+            self._db.commit()
+            kept = [c for c in self._state.contacts if c.get("_id") != contact["_id"]]
+            self._state.contacts[:] = [*kept, contact]
+
+    def delete_contact(self, contact_id: int) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM data WHERE contact_id = ?", (contact_id,))
+            self._db.execute("DELETE FROM contacts WHERE _id = ?", (contact_id,))
+            self._db.commit()
+            self._state.contacts[:] = [c for c in self._state.contacts if c.get("_id") != contact_id]
 
     def is_allowed(self, authority: str) -> bool:
         default = self._state.identity.sdk >= 29 if authority == "sms" else True
@@ -208,6 +258,8 @@ class Providers:
                 f"from (null) (pid=12415, uid=2000) requires {table.permission}"), _OPEN_FRAMES)
         if fault:
             raise ProviderError(authority, fault, _QUERY_FRAMES)
+        if table.table == "contacts" and self._state.identity.sdk < LAST_UPDATED_SINCE_SDK:
+            table = replace(table, table="contacts_pre18")
         columns = ", ".join(projection) if projection else "*"
         conditions = [c for c in (table.condition, where) if c]
         sql = f"SELECT {columns} FROM {table.table}"

@@ -22,6 +22,7 @@ from device_agent.simulator.phone import SimulatedPhone
 from device_agent.sync import sync_many, sync_phone
 from device_agent.uploader import Uploader
 from tests.agent.conftest import server_counts
+from tests.agent.test_contacts import content, on_phone, server_entries
 from tests.agent.test_sync import phone_counts, phone_files
 
 RUNS = 20
@@ -58,7 +59,7 @@ def _started(process: subprocess.Popen[bytes], timeout: float = 30.0) -> float:
     raise AssertionError(f"the agent process never started syncing (exit code {process.poll()})")
 
 
-def _assert_server_has_exactly(session: Session, phones: list[SimulatedPhone]) -> None:
+def _assert_server_has_exactly(session: Session, agent: Agent, phones: list[SimulatedPhone]) -> None:
     assert server_counts(session) == {k: sum(phone_counts(p)[k] for p in phones) for k in ("sms", "calls",
                                                                                            "recordings")}
     on_phones_sms = sorted((row["date"], row["body"]) for p in phones for row in p.state.sms)
@@ -71,6 +72,8 @@ def _assert_server_has_exactly(session: Session, phones: list[SimulatedPhone]) -
     recordings = {name.rsplit("/", 1)[-1]: sha for p in phones for name, sha in phone_files(p).items()
                   if name.rsplit(".", 1)[-1] in ("mp3", "m4a", "amr")}
     assert {r.file_name: r.sha256 for r in session.exec(select(Recording))} == recordings
+    on_phones_contacts = sorted(repr(entry) for p in phones for entry in on_phone(p).values())
+    assert sorted(repr(content(e)) for e in server_entries(agent)) == on_phones_contacts
 
 
 def test_sigkill_at_random_points_leaves_the_server_with_exactly_the_phones_data(
@@ -88,6 +91,9 @@ def test_sigkill_at_random_points_leaves_the_server_with_exactly_the_phones_data
         if round_ % 2 == 0:
             for phone in phones:
                 phone.advance(6 * 3600)  # new SMS, calls and recordings keep arriving between kills
+                contact = phone.state.contacts[round_]  # and contacts are edited
+                phone.core.put_contact(f"{contact['display_name']} {round_}", contact["numbers"],  # type: ignore[arg-type]
+                                       company=contact.get("company"), contact_id=int(contact["_id"]))  # type: ignore[arg-type]
         processes = [subprocess.Popen(_sync_command(phone.address), env=env, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.PIPE) for phone in phones]
         kills = sorted((_started(process) + rng.uniform(0.0, 0.9), index) for index, process in enumerate(processes))
@@ -103,7 +109,7 @@ def test_sigkill_at_random_points_leaves_the_server_with_exactly_the_phones_data
 
     finals = sync_many(agent, [phone.address for phone in phones])
     assert {r.result for r in finals} == {"ok"}, [r.message for r in finals]
-    _assert_server_has_exactly(session, phones)
+    _assert_server_has_exactly(session, agent, phones)
     assert agent.store.pending_counts() == {}
     assert not any(any((agent.settings.staging_dir / p.serial).iterdir()) for p in phones)
 

@@ -81,7 +81,7 @@ def test_device_status_records_both_clocks(
     assert status["properties"]["ro.serialno"] == phone.serial
     assert abs(int(status["properties"]["agent.clock_skew_s"]) - skew) < 30
     assert status["battery"]["level"] == phone.state.battery.level
-    assert set(status["last_sync"]) == {"sms", "calls", "recordings", "location"}
+    assert set(status["last_sync"]) == {"contacts", "sms", "calls", "recordings", "location"}
 
 
 def test_a_refused_provider_is_reported_and_the_rest_is_captured(
