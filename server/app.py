@@ -13,6 +13,7 @@ from server.errors import install_error_handlers
 from server.logs import configure_logging
 from server.middleware import BodyLimitMiddleware, RequestLogMiddleware
 from server.routes import (
+    agent_commands,
     alerts,
     audit,
     auth,
@@ -52,7 +53,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = engine or get_engine(settings)
     install_error_handlers(app)
-    for module in (health, auth, org, devices, audit, ingest, timeline, recordings, alerts, locations, trackers, crm_api, checkins, dispatch, route_plans, dashboard):
+    for module in (health, auth, org, devices, audit, ingest, timeline, recordings, alerts, locations, trackers, crm_api, checkins, dispatch, route_plans, agent_commands, dashboard):
         app.include_router(module.router)
     mount_dashboard(app)
     app.add_middleware(

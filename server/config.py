@@ -90,6 +90,13 @@ class Settings(BaseSettings):
     crm_smtp_password: str = ""
     crm_smtp_from: str = "fieldcrm@localhost"
     crm_smtp_tls: bool = True
+    # Commands to the device agent (docs/agent.md, "Remote commands")
+    agent_command_lease_s: int = Field(
+        default=60, ge=5, description="A claimed command whose agent stops renewing it this long is re-queued."
+    )
+    agent_command_queue_timeout_s: int = Field(
+        default=600, ge=10, description="A command no agent claims this long fails."
+    )
 
     @model_validator(mode="after")
     def _normalise(self) -> Settings:

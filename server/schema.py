@@ -9,6 +9,7 @@ import crm.communications
 import crm.crm_tables
 import crm.locations
 import crm.models  # noqa: F401
+import server.agent_commands.models
 import server.auth.models
 import server.scheduler_lease  # noqa: F401
 
