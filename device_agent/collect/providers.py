@@ -1,10 +1,15 @@
 """SMS and call-log collectors: incremental ``content query`` by ``_id``, decoded with ``capture``.
 
-Watermark per device and source: ``{"id": last _id, "date": date of that row}``. Before
-reading ``_id > id`` the collector checks that the row ``id`` still has that ``date``; if it
-does not (factory reset, a new phone behind the same serial, a restored backup reusing
+Watermark per device and source: ``{"id": last _id, "date": date of that row, "watch": {_id: type}}``.
+One query reads ``_id >= id OR _id IN (watched)``. Row ``id`` must still have that ``date``;
+if it does not (factory reset, a new phone behind the same serial, a restored backup reusing
 ``_id``s) the watermark is reset and everything is read again — the server's content keys
 make the re-sent rows duplicates, never copies.
+
+An SMS changes in place while it is on its way (outbox/queued → sent or failed; a failed one
+may be retried): rows of those types are watched — read again by ``_id`` in the same query —
+until their type settles or for a week of the phone's clock; a changed row is queued again
+(item key with the new type).
 """
 
 from __future__ import annotations
@@ -87,9 +92,16 @@ class ProviderSource:
     projection: Sequence[str]
     decode: Callable[[Row], Any]
     payload: Callable[[Any], dict[str, Any]]
+    unsettled_types: frozenset[str] = frozenset()
+    """``type`` values of rows that may still change in place; such rows are read again until they settle."""
 
 
-SMS = ProviderSource("sms", SMS_URI, SMS_PROJECTION, sms_from_row, sms_payload)
+#: SMS on their way (``Sms.moveMessageToFolder``): 4 outbox, 6 queued, and 5 failed (a retry sends it again).
+UNSETTLED_SMS_TYPES = frozenset({"4", "5", "6"})
+#: How long (phone clock, from the row's ``date``) such a row is watched; after that it stays as last read.
+WATCH_MS = 7 * 86_400_000
+
+SMS = ProviderSource("sms", SMS_URI, SMS_PROJECTION, sms_from_row, sms_payload, UNSETTLED_SMS_TYPES)
 CALLS = ProviderSource("calls", CALL_LOG_URI, CALL_LOG_PROJECTION, call_from_row, call_payload)
 
 
@@ -104,41 +116,95 @@ def _query(ctx: SyncContext, source: ProviderSource, where: str, projection: Seq
     return query_rows(ctx, source.uri, projection, where)
 
 
-def _watermark_holds(ctx: SyncContext, source: ProviderSource, mark: dict[str, Any]) -> bool:
-    """True when the row the watermark points at is still the same row (same ``date``)."""
-    probe = _query(ctx, source, f"_id = {int(mark['id'])}", ("_id", "date"))
-    if probe.truncated:
-        raise DeviceGone(f"{ctx.device}: {source.name} check was cut off: {probe.problem}")
-    return bool(probe.rows) and probe.rows[0].get("date") == str(mark.get("date"))
+def _where(mark: dict[str, Any]) -> str:
+    """Rows after the watermark, the watermark row itself (to check it) and the rows still watched."""
+    last = int(mark["id"])
+    where = f"_id >= {last}" if last else "_id > 0"
+    watched = sorted(int(i) for i in mark.get("watch", {}))
+    if watched:
+        where += f" OR _id IN ({', '.join(map(str, watched))})"
+    return where
+
+
+def _row_id(row: Row) -> int | None:
+    value = row.get("_id") or ""
+    return int(value) if value.isdigit() else None
+
+
+def _holds(result: QueryResult, mark: dict[str, Any]) -> bool | None:
+    """Whether row ``id`` is still the row the watermark remembers (same ``date``); None when the output
+    was cut before it could tell."""
+    row = next((r for r in result.rows if _row_id(r) == int(mark["id"])), None)
+    if row is None and result.truncated:
+        return None
+    return row is not None and row.get("date") == str(mark.get("date"))
+
+
+def _read(ctx: SyncContext, source: ProviderSource, mark: dict[str, Any]) -> tuple[QueryResult, dict[str, Any]]:
+    """One query in the usual case; everything again when the watermark row is another row now."""
+    result = _query(ctx, source, _where(mark), source.projection)
+    if not mark["id"]:
+        return result, mark
+    holds = _holds(result, mark)
+    if holds is None:
+        raise DeviceGone(f"{ctx.device}: {source.name} read was cut off before row {mark['id']}: {result.problem}")
+    if holds:
+        return result, mark
+    log_event("agent.sync.watermark_reset", device=ctx.device, source=source.name, last_id=mark["id"])
+    ctx.progress(source.name, f"_id {mark['id']} is a different row now: reading everything again")
+    fresh = {"id": 0, "date": None}
+    return _query(ctx, source, _where(fresh), source.projection), fresh
+
+
+def _watch(source: ProviderSource, rows: list[Row], watched: dict[str, str], since_ms: int,
+           truncated: bool) -> dict[str, str]:
+    """Rows whose type may still change (outbox → sent), with the type read; those not seen in a cut
+    output are kept, deleted rows and rows older than ``since_ms`` dropped."""
+    seen = {str(_row_id(r)) for r in rows}
+    watch = {k: v for k, v in watched.items() if truncated and k not in seen}
+    for row in rows:
+        date = row.get("date") or ""
+        if row.get("type") in source.unsettled_types and date.isdigit() and int(date) >= since_ms:
+            watch[str(_row_id(row))] = str(row["type"])
+    return watch
 
 
 def collect_provider(ctx: SyncContext, source: ProviderSource) -> Collected:
     mark = ctx.store.watermark(ctx.device, source.name) or {"id": 0, "date": None}
     try:
-        if mark["id"] and not _watermark_holds(ctx, source, mark):
-            log_event("agent.sync.watermark_reset", device=ctx.device, source=source.name, last_id=mark["id"])
-            ctx.progress(source.name, f"_id {mark['id']} is a different row now: reading everything again")
-            mark = {"id": 0, "date": None}
-        result = _query(ctx, source, f"_id > {int(mark['id'])}", source.projection)
+        result, mark = _read(ctx, source, mark)
     except ProviderError as exc:
         outcome = Outcome.REFUSED if exc.permission_denied else Outcome.FAILED
         return Collected(source.name, outcome, detail=f"the phone refused {source.uri}: {exc.reason}")
     except ContentQueryFormatError as exc:
         return Collected(source.name, Outcome.FAILED, detail=f"unreadable output of {source.uri}: {exc}")
 
+    last = int(mark["id"])
+    watched: dict[str, str] = mark.get("watch", {})
     items: list[NewItem] = []
     bad: list[Unreadable] = []
+    new_rows: list[Row] = []
     for row in result.rows:
-        key = f"{row.get('_id')}:{row.get('date')}"
+        row_id = _row_id(row)
+        if row_id is not None and row_id <= last:
+            if watched.get(str(row_id), row.get("type")) == row.get("type"):
+                continue  # the watermark row, or a watched row that has not changed
+            key = f"{row_id}:{row.get('date')}:{row.get('type')}"  # a new version of a row sent before
+        else:
+            new_rows.append(row)
+            key = f"{row.get('_id')}:{row.get('date')}"
         try:
             record = source.decode(row)
         except RecordError as exc:
             bad.append(Unreadable(source.name, key, dict(row), exc.reason, exc.field))
             continue
         items.append(NewItem(source.name, key, source.payload(record)))
-    numbered = [row for row in result.rows if (row.get("_id") or "").isdigit()]
+    numbered = [row for row in new_rows if _row_id(row) is not None]
     if numbered:
-        mark = {"id": int(numbered[-1]["_id"] or 0), "date": numbered[-1].get("date")}
+        mark = {"id": _row_id(numbered[-1]), "date": numbered[-1].get("date")}
+    phone_now = ctx.clocks.phone or ctx.clocks.host
+    watch = _watch(source, result.rows, watched, int(phone_now.timestamp() * 1000) - WATCH_MS, result.truncated)
+    mark = {"id": mark["id"], "date": mark["date"], **({"watch": watch} if watch else {})}
     added = ctx.store.enqueue(ctx.device, items, watermarks={source.name: mark}, unreadable=bad)
     if bad:
         log_event("agent.sync.unreadable_rows", device=ctx.device, source=source.name, count=len(bad))

@@ -211,3 +211,28 @@ def test_recordings_arrive_intact(
                 if Path(name).suffix.lower() in RECORDING_EXTENSIONS}
     stored = {r.file_name: r.sha256 for r in session.exec(select(Recording))}
     assert stored == on_phone
+
+
+def test_sms_on_their_way_are_read_again_until_they_settle(
+    agent: Agent, new_phone: Callable[..., SimulatedPhone], enrol: Callable, session: Session
+) -> None:
+    phone = new_phone("pixel", 2)
+    enrol(phone)
+    sending = phone.core.add_sms("13800138000", "报价已发，请查收", sms_type=4)  # outbox
+    failing = phone.core.add_sms("13900139000", "明天上午拜访", sms_type=6)  # queued
+    assert sync_phone(agent, phone.address).result == "ok"
+    assert set(agent.store.watermark(phone.serial, "sms")["watch"]) == {str(sending), str(failing)}
+
+    phone.core.move_sms(sending, 2)
+    phone.core.move_sms(failing, 5, error_code=1)
+    newer = phone.core.add_sms("13800138000", "收到", sms_type=1)
+    again = sync_phone(agent, phone.address)
+    assert again.uploaded["sms"] == 3  # both new versions and the new message
+    assert agent.store.watermark(phone.serial, "sms")["watch"] == {str(failing): "5"}  # a failed one may be retried
+    assert agent.store.watermark(phone.serial, "sms")["id"] == newer
+
+    week = phone.advance(8 * 86400)  # a week later the failed message is left as it is
+    settled = sync_phone(agent, phone.address)
+    assert settled.uploaded.get("sms", 0) == week.sms
+    assert "watch" not in agent.store.watermark(phone.serial, "sms")
+    assert server_counts(session)["sms"] == len(phone.state.sms)
