@@ -192,6 +192,11 @@ class Recording(CapturedBase, table=True):
     contact_name: str | None = Field(default=None, max_length=255)
     time_known: bool = Field(default=True, description="False when occurred_at is only the upload time.")
     call_id: int | None = Field(default=None, foreign_key="captured_call.id", index=True)
+    call_set_by_hand: bool = Field(
+        default=False,
+        sa_column_kwargs={"server_default": "0"},
+        description="A manager set call_id (or unmatched it): automatic matching leaves it alone.",
+    )
     duration_s: float | None = None
     audio_format: str | None = Field(default=None, max_length=32)
     transcript_status: TranscriptStatus = Field(default=TranscriptStatus.none, sa_type=String(16))
@@ -273,6 +278,11 @@ class ExcludedNumber(SQLModel, table=True):
     kind: ExclusionKind = Field(sa_type=String(16))
     user_id: int | None = Field(default=None, foreign_key="app_user.id", description="Whose number it is.")
     label: str = Field(default="", max_length=100)
+    from_profile: bool = Field(
+        default=False,
+        sa_column_kwargs={"server_default": "0"},
+        description="The phone number of user_id's profile: kept in step with it, not edited here.",
+    )
     created_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -5,6 +5,7 @@ batch and after each recording: the still unmatched recordings and the calls wit
 recording in a time window are paired, closest start times first. A recording whose
 file name gave no number matches on time alone. A matched recording takes the call's
 number and customer links, and its own timeline events give way to the call's event.
+A recording whose call a manager set (or unset) by hand is left as it is.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ def match_recordings(
             select(Recording.__table__).where(
                 Recording.device_id == device_id,
                 Recording.call_id.is_(None),
+                Recording.call_set_by_hand.is_(False),
                 Recording.time_known.is_(True),
                 Recording.occurred_at.between(lo, hi),
             )

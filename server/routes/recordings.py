@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import Field
 from sqlmodel import Session, select
 
 from capture.phone import mask
@@ -16,11 +17,13 @@ from crm.audit import record_audit
 from crm.communications import LinkStatus, Recording
 from crm.customers import Customer
 from crm.org import User
+from crm.types import utcnow
 from server.deps import CurrentUser, SessionDep, SettingsDep, client_ip
 from server.ingest.phone_book import phone_contact_labels
+from server.ingest.reassign import set_recording_call
 from server.recordings.playback import RangeNotSatisfiable, byte_range, visible_recording
 from server.recordings.store import get_store
-from server.routes.schemas import Read
+from server.routes.schemas import Read, Strict
 
 router = APIRouter(prefix="/api/v1/recordings", tags=["recordings"])
 
@@ -99,6 +102,32 @@ def get_recording(recording_id: int, session: SessionDep, user: CurrentUser) -> 
     recording, customer = visible_recording(session, user, recording_id)
     label = _labels(session, [recording]).get((recording.device_id, recording.number_e164 or ""))
     return _read(recording, user, customer.owner_id if customer else None, label)
+
+
+class RecordingCallIn(Strict):
+    call_id: int | None = Field(description="A call of the same phone without a recording; null unmatches.")
+
+
+@router.put("/{recording_id}/call", response_model=RecordingRead)
+def put_recording_call(
+    recording_id: int,
+    body: RecordingCallIn,
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    settings: SettingsDep,
+) -> RecordingRead:
+    """Managers of the recording's division: match it to another call by hand, or unmatch it (audited)."""
+    recording = set_recording_call(
+        session,
+        actor=user,
+        recording_id=recording_id,
+        call_id=body.call_id,
+        region=settings.default_region,
+        now=utcnow(),
+        ip=client_ip(request),
+    )
+    return _read(recording, user, None)
 
 
 @router.get("/{recording_id}/audio", response_model=None)
