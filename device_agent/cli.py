@@ -182,13 +182,21 @@ def outbox(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", hel
 
 
 @app.command()
-def watch(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="JSON lines for scripts.")) -> None:
-    """Follow phones as they come and go; sync them when plugged in and every FIELDCRM_AGENT_SYNC_INTERVAL_S."""
-    agent = _agent(ctx)
+def watch(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="JSON lines for scripts."),
+    command_poll_s: float | None = typer.Option(
+        None, "--command-poll-s", min=0, help="Ask the server for commands this often (FIELDCRM_AGENT_COMMAND_POLL_S; 0: never)."
+    ),
+) -> None:
+    """Follow phones as they come and go; sync them when plugged in and every FIELDCRM_AGENT_SYNC_INTERVAL_S;
+    run the sync / re-provision commands IT sends from the fleet page."""
+    agent = _agent(ctx, command_poll_s=command_poll_s)
 
     def show(event: WatchEvent) -> None:
         if as_json:
-            body = event.row.as_dict() if event.row else event.sync.as_dict() if event.sync else {}
+            body = (event.row.as_dict() if event.row else event.sync.as_dict() if event.sync
+                    else event.command.as_dict() if event.command else {})
             sys.stdout.write(json.dumps({"event": event.kind, "serial": event.adb_serial, "state": event.state,
                                          **body}, ensure_ascii=False, default=str) + "\n")
             sys.stdout.flush()
@@ -197,6 +205,10 @@ def watch(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help
             style = RESULT_STYLE.get(r.result, "bold red")
             console.print(f"{event.adb_serial}: sync [{style}]{r.result}[/] "
                           f"{', '.join(f'{k} {v}' for k, v in r.uploaded.items())} {r.message}")
+        elif event.command is not None:
+            c = event.command
+            style = {"done": "green", "failed": "bold red"}.get(c.state, "cyan")
+            console.print(f"{event.adb_serial or c.device}: {c.kind} command {c.id} [{style}]{c.state}[/] {c.message}")
         elif event.row is not None:
             console.print(fleet_table([event.row]))
         else:

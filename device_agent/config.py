@@ -54,6 +54,9 @@ class AgentSettings(BaseSettings):
     verify_timeout_s: float = Field(default=120.0, ge=0, description="How long provisioning waits for a fix.")
     auth_timeout_s: float = Field(default=60.0, ge=0, description="How long provisioning waits for the RSA prompt.")
     parallel: int = Field(default=4, ge=1, le=64, description="Phones synced at once.")
+    command_poll_s: float = Field(
+        default=3.0, ge=0, description="How often `watch` asks the server for commands per phone (0: never)."
+    )
 
     @field_validator("server_url")
     @classmethod

@@ -6,7 +6,9 @@ any other state goes as a device-status report of its own (``agent.adb_state``).
 phone is synced again every ``sync_interval_s`` (APScheduler). Phones listed in
 ``tcp_devices`` are (re)connected with ``adb connect`` every ``reconnect_s``. Some adb servers
 do not announce a phone's move from ``offline`` to ``unauthorized`` on ``track-devices``, so
-phones shown offline are re-read from ``adb devices`` every ``refresh_s``.
+phones shown offline are re-read from ``adb devices`` every ``refresh_s``. Every
+``command_poll_s`` the server is asked for commands for the phones this agent holds tokens for
+(:mod:`device_agent.remote`), with how adb sees each of them.
 """
 
 from __future__ import annotations
@@ -23,16 +25,18 @@ from device_agent.agent import Agent
 from device_agent.errors import AgentError
 from device_agent.fleet import PhoneRow, describe
 from device_agent.logs import log_event
+from device_agent.remote import CommandEvent, RemoteCommands
 from device_agent.sync import SyncReport, report_presence, sync_phone
 
 
 @dataclass(frozen=True)
 class WatchEvent:
-    kind: str  # "state" or "sync"
+    kind: str  # "state", "sync" or "command"
     adb_serial: str
     state: str
     row: PhoneRow | None = None
     sync: SyncReport | None = None
+    command: CommandEvent | None = None
 
 
 class Watcher:
@@ -54,6 +58,11 @@ class Watcher:
         self._running: dict[str, Future[None]] = {}
         self._lock = threading.Lock()
         self._state_lock = threading.RLock()
+        self.remote = (RemoteCommands(agent, lambda: dict(self.states), self._command_event)
+                       if agent.settings.command_poll_s > 0 else None)
+
+    def _command_event(self, event: CommandEvent) -> None:
+        self.on_event(WatchEvent("command", event.adb_serial, event.state, command=event))
 
     def sync_soon(self, serial: str) -> None:
         """Queue a sync unless one is already queued or running for this phone."""
@@ -119,6 +128,9 @@ class Watcher:
         scheduler.add_job(self.refresh_offline, "interval", seconds=self.refresh_s, max_instances=1, coalesce=True)
         if self.agent.settings.tcp_devices:
             scheduler.add_job(self.reconnect, "interval", seconds=self.reconnect_s, max_instances=1, coalesce=True)
+        if self.remote is not None:
+            scheduler.add_job(self.remote.poll, "interval", seconds=self.agent.settings.command_poll_s,
+                              max_instances=1, coalesce=True)
         scheduler.start()
         try:
             self.reconnect()
@@ -130,3 +142,5 @@ class Watcher:
         finally:
             scheduler.shutdown(wait=False)
             self._pool.shutdown(wait=True, cancel_futures=True)
+            if self.remote is not None:
+                self.remote.close()
