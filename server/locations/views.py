@@ -3,13 +3,13 @@ requested system (WGS-84 by default, GCJ-02 for Gaode/Tencent tiles, BD-09 for B
 
 from __future__ import annotations
 
-from collections import Counter
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, Field
 
-from lbs.coords import CoordSystem, convert
+from lbs.coords import CoordSystem, convert, convert_many
 from server.locations.days import RepDay
 from server.locations.nearby import NearCustomer
 
@@ -96,7 +96,11 @@ def _plan(day: RepDay, coords: CoordSystem) -> dict[str, Any] | None:
 
 def rep_day_view(day: RepDay, coords: CoordSystem) -> RepDayRead:
     track, t = day.track, day.track.track
-    vertices = [point(float(t.lat[i]), float(t.lon[i]), coords) for i in track.simplified]
+    line = np.asarray(track.simplified, dtype=np.intp)
+    # Track points are in range already (checked when the track was built): WGS-84 needs no conversion.
+    vertices = list(zip(t.lat[line].tolist(), t.lon[line].tolist(), strict=True))
+    if coords is not CoordSystem.WGS84:
+        vertices = convert_many(vertices, CoordSystem.WGS84, coords)
     visit_of = {v.stop_index: v for v in day.review.visits}
     stops = []
     for k, s in enumerate(track.stops):
@@ -123,13 +127,13 @@ def rep_day_view(day: RepDay, coords: CoordSystem) -> RepDayRead:
         day=day.day.isoformat(),
         coords=coords.value,
         figures=DayFigures(
-            fixes=len(track.checked), fixes_by_status=dict(Counter(c.status.value for c in track.checked)),
+            fixes=len(track.checked), fixes_by_status=day.fixes_by_status,
             excluded_outside_hours=day.discarded, distance_m=round(track.distance_m, 1), moving_s=track.moving_s,
             stopped_s=track.stopped_s, gap_s=track.gap_s, first_fix=bounds[0], last_fix=bounds[1],
         ),
         track={
             "type": "LineString", "coordinates": [[lon, lat] for lat, lon in vertices],
-            "properties": {"times": [t.time_at(i).isoformat() for i in track.simplified]},
+            "properties": {"times": [datetime.fromtimestamp(x, tz=UTC).isoformat() for x in t.t[line].tolist()]},
         },
         stops=stops,
         trips=[{"start": tr.start_time, "end": tr.end_time, "distance_m": round(tr.distance_m, 1),
