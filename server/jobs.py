@@ -19,6 +19,7 @@ from crm.pool_jobs import reclaim_pool, warn_pool_reclaim
 from crm.tickets import escalate_tickets, plan_strategy_visits
 from server.auth.models import AuthToken
 from server.config import get_settings
+from server.ingest.staff import staff_numbers_job
 from server.ingest.transcription import transcribe_pending
 from server.locations.geocoding import geocode_customers
 from server.locations.retention import purge_old_fixes
@@ -46,6 +47,7 @@ def purge_expired_tokens(session: Session, now: datetime) -> int:
 JOBS: list[Job] = [
     Job("purge_expired_tokens", purge_expired_tokens, timedelta(hours=1)),
     Job("transcribe_recordings", transcribe_pending, timedelta(minutes=1)),
+    Job("capture.staff_numbers", staff_numbers_job, timedelta(minutes=5)),
     Job("locations.geocode_customers", geocode_customers, timedelta(minutes=10)),
     Job("locations.purge_old_fixes", purge_old_fixes, timedelta(hours=24)),
     Job("crm.pool_reclaim", reclaim_pool, timedelta(hours=1)),

@@ -200,7 +200,7 @@ def ingest_contacts(session: Session, records: list[Any], ctx: IngestContext, ma
         else:
             results[index] = record_result(index, decoded[index].source_id, outcome)
 
-    _normalise(entries, excluded_numbers(session, ctx.division_id), ctx.region)
+    _normalise(entries, excluded_numbers(session, ctx.division_id, ctx.region), ctx.region)
     wholly_excluded = [e for e in entries if e.wholly_excluded]
     kept = [e for e in entries if not e.wholly_excluded]
 

@@ -291,7 +291,7 @@ def ingest_batch(
         fresh.append(Item(index, record, key, normalised(source.number(record), ctx.region)))
 
     # exclusion list: content discarded, only the key is counted
-    excluded = excluded_numbers(session, ctx.division_id)
+    excluded = excluded_numbers(session, ctx.division_id, ctx.region)
     kept: list[Item] = []
     excluded_rows = []
     for item in fresh:

@@ -108,7 +108,7 @@ def start_upload(
         )
     name = parse_recording_name(meta.phone_path or meta.file_name)
     number = normalised(meta.number or name.number, ctx.region)
-    if number.e164 is not None and number.e164 in excluded_numbers(session, ctx.division_id):
+    if number.e164 is not None and number.e164 in excluded_numbers(session, ctx.division_id, ctx.region):
         insert_rows(
             session,
             ExcludedCapture.__table__,

@@ -16,7 +16,7 @@ from capture.phone import normalise
 from crm.access import get_visible, manages_division
 from crm.audit import record_audit
 from crm.communications import AlertStatus, CaptureAlert, ExcludedNumber, ExclusionKind, KeywordRule
-from crm.errors import DomainError, Forbidden, NotFound
+from crm.errors import Conflict, DomainError, Forbidden, NotFound
 from crm.org import Role, User
 from server.ingest.alerts import effective_keywords
 from server.ingest.purge import purge_number
@@ -93,6 +93,8 @@ def remove_exclusion(session: Session, *, actor: User, exclusion_id: int, ip: st
     row = get_visible(session, actor, ExcludedNumber, exclusion_id)
     if row is None:
         raise NotFound("no such exclusion")
+    if row.from_profile:
+        raise Conflict("this number follows a user's profile: change the profile instead", field="exclusion_id")
     own = Role(actor.role) is Role.rep and row.user_id == actor.id
     if not own and (Role(actor.role) is Role.rep or not manages_division(actor, row.division_id)):
         raise Forbidden("you may not remove this exclusion")

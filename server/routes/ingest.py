@@ -150,6 +150,7 @@ class ExclusionRead(Read):
     kind: ExclusionKind
     user_id: int | None
     label: str
+    from_profile: bool
     created_at: datetime
 
 

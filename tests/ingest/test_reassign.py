@@ -41,7 +41,7 @@ def test_manager_moves_a_recording_to_another_call_and_unmatches_it(
     recording_id = upload(client, world.device_headers, MP3, started_at=iso(started))["recording_id"]
     assert session.get(Recording, recording_id).call_id == calls[X]  # matched automatically
     head = factory.headers(world.head)
-    assert [e["recording"] for e in _timeline(client, head, a.id)][0]["id"] == recording_id
+    assert next(e["recording"] for e in _timeline(client, head, a.id))["id"] == recording_id
 
     url = f"/api/v1/recordings/{recording_id}/call"
     moved = client.put(url, json={"call_id": calls[Y]}, headers=head)
