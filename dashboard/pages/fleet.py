@@ -1,9 +1,10 @@
-"""Device fleet (IT): every enrolled phone, its health as the agent last reported it, and a checklist
-of what the server has seen arrive from it."""
+"""Device fleet (IT): every enrolled phone, its adb state and health as the agent last reported them,
+a checklist of what the server has seen arrive from it and of the last provisioning, and the
+commands IT sends to the agent (sync now, re-provision) with their state."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -16,11 +17,14 @@ from crm.access import manages_division, scope
 from crm.devices import Device
 from crm.locations import RepPosition
 from crm.org import Division, Role, User
+from crm.types import utcnow
 from dashboard.auth import page_roles
 from dashboard.i18n import Translator, request_locale
 from dashboard.lookups import user_names
 from dashboard.nav import FLEET
 from dashboard.web import render
+from server.agent_commands.models import AgentCommand, AgentPresence
+from server.agent_commands.service import latest_by_device, may_command, presence_by_device
 from server.deps import SessionDep
 
 router = APIRouter(include_in_schema=False)
@@ -36,6 +40,44 @@ class Check:
 
 
 @dataclass(frozen=True)
+class AdbState:
+    """How the agent last saw the phone through adb, when, and from which PC; ``fresh`` while an
+    agent keeps reporting it (within the command lease)."""
+
+    state: str
+    seen_at: datetime
+    host: str
+    fresh: bool
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the agent's last provisioning report: ``ok`` True (done / already done), False
+    (needs a human / failed) or None (not attempted)."""
+
+    step: str
+    ok: bool | None
+    status: str
+    detail: str
+
+
+STEP_OK = {"done": True, "already done": True, "needs a human": False, "failed": False}
+
+
+def provisioning_steps(command: AgentCommand | None) -> list[Step]:
+    """The steps of a finished provisioning command's result (as the agent reported it; anything
+    that is not a well-formed step is left out)."""
+    steps = (command.result or {}).get("steps") if command is not None else None
+    if not isinstance(steps, list):
+        return []
+    return [
+        Step(s["step"][:32], STEP_OK.get(s["status"]), s["status"][:32], str(s.get("detail", ""))[:300])
+        for s in steps[:20]
+        if isinstance(s, dict) and isinstance(s.get("step"), str) and isinstance(s.get("status"), str)
+    ]
+
+
+@dataclass(frozen=True)
 class FleetRow:
     device: Device
     rep_name: str
@@ -47,6 +89,11 @@ class FleetRow:
     last_fix: datetime | None
     checks: list[Check]
     may_revoke: bool
+    adb: AdbState | None = None
+    last_command: AgentCommand | None = None
+    provisioning: AgentCommand | None = None
+    steps: list[Step] = field(default_factory=list)
+    may_command: bool = False
 
 
 def _battery(status: dict[str, Any]) -> tuple[float | None, bool]:
@@ -66,10 +113,29 @@ def _last_sync(status: dict[str, Any]) -> datetime | None:
     return max(stamps) if stamps else None
 
 
+def _reported_adb(status: dict[str, Any]) -> tuple[str, datetime] | None:
+    """The adb state of the agent's last device-status report (sent on state changes and syncs)."""
+    state = (status.get("properties") or {}).get("agent.adb_state")
+    return (state, datetime.fromisoformat(status["occurred_at"])) if state and status.get("occurred_at") else None
+
+
+def _adb(device: Device, presence: AgentPresence | None, now: datetime, fresh_s: int) -> AdbState | None:
+    """The newest of the agent's polls (presence) and its last device-status report."""
+    seen = [(presence.reported_at, presence.adb_state, presence.agent_host)] if presence else []
+    if reported := _reported_adb(device.status or {}):
+        seen.append((reported[1], reported[0], ""))
+    if not seen:
+        return None
+    at, state, host = max(seen, key=lambda s: s[0])
+    return AdbState(state, at, host, (now - at).total_seconds() <= fresh_s)
+
+
 PAGE_SIZE = 200
 
 
-def fleet_rows(session: Session, actor: User, *, page: int = 0) -> tuple[list[FleetRow], int]:
+def fleet_rows(
+    session: Session, actor: User, *, page: int = 0, now: datetime | None = None, fresh_s: int = 60
+) -> tuple[list[FleetRow], int]:
     """One page of phones (active first, by serial) and how many the actor sees in all."""
     total = session.exec(scope(select(func.count()).select_from(Device), actor, Device)).one()
     ordered = select(Device).order_by(Device.revoked_at.is_not(None), Device.serial, Device.id)
@@ -84,6 +150,10 @@ def fleet_rows(session: Session, actor: User, *, page: int = 0) -> tuple[list[Fl
     sees_positions = Role(actor.role) is not Role.sysadmin
     names = user_names(session, actor, (d.rep_user_id for d in devices))
     divisions = dict(session.exec(select(Division.id, Division.name)).all())
+    ids = [d.id for d in devices if d.id is not None]
+    presence = presence_by_device(session, ids)
+    newest, provisioned = latest_by_device(session, ids)
+    now = now or utcnow()
     rows = []
     for device in devices:
         status = device.status or {}
@@ -109,6 +179,11 @@ def fleet_rows(session: Session, actor: User, *, page: int = 0) -> tuple[list[Fl
                 last_fix=last_fix,
                 checks=checks,
                 may_revoke=active and manages_division(actor, device.division_id),
+                adb=_adb(device, presence.get(device.id), now, fresh_s),
+                last_command=newest.get(device.id),
+                provisioning=provisioned.get(device.id),
+                steps=provisioning_steps(provisioned.get(device.id)),
+                may_command=active and may_command(actor, device),
             )
         )
     return rows, total
@@ -119,7 +194,8 @@ def fleet(
     request: Request, session: SessionDep, user: FleetUser, page: int = Query(default=0, ge=0)
 ) -> Response:
     t = Translator(request_locale(request, user))
-    rows, total = fleet_rows(session, user, page=page)
+    rows, total = fleet_rows(session, user, page=page,
+                             fresh_s=request.app.state.settings.agent_command_lease_s)
     more = (page + 1) * PAGE_SIZE < total
     return render(
         request,
