@@ -24,13 +24,6 @@ _DIR = Path(__file__).parent / "locales"
 ERROR_PREFIX = "err."
 
 
-def _fill(text: str, values: dict[str, object]) -> str:
-    """Replace ``{name}`` placeholders; unknown ones stay as written (as the page scripts do)."""
-    for name, value in values.items():
-        text = text.replace("{" + name + "}", str(value))
-    return text
-
-
 @lru_cache
 def catalogue(locale: str) -> dict[str, str]:
     return json.loads((_DIR / f"{locale}.json").read_text(encoding="utf-8"))
@@ -70,13 +63,6 @@ class Translator:
         """The message for ``prefix.value``, or ``value`` itself for a value without one."""
         key = f"{prefix}.{value}"
         return self._messages.get(key) or self._fallback.get(key) or value
-
-    def error(self, code: str, params: dict[str, object] | None = None, detail: str = "") -> str:
-        """A service error (``crm.errors``) in this locale; the English detail when its code has no message."""
-        text = self._messages.get(ERROR_PREFIX + code)
-        if text is None:
-            return detail or code
-        return _fill(text, params or {})
 
     def messages(self, prefix: str) -> dict[str, str]:
         """Every message under ``prefix.`` (for the page scripts)."""

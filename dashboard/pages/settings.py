@@ -53,6 +53,8 @@ def _page(
     request: Request, session: Session, user: User, section: str, wanted: int | None, **context: Any
 ) -> Response:
     division, divisions = _division(session, user, wanted)
+    if division is None and not divisions:  # an organisation without divisions yet
+        return render(request, "settings_none.html", user=user)
     if division is None:
         return error_page(request, user, 404)
     builder = BUILDERS[section]
