@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from crm.access import scope
+from crm.activity_rollup import VISIT_KINDS, DaySpan, Totals, finished_days, roll_up, rolled_totals
 from crm.communications import CapturedCall, CapturedSms
 from crm.customers import Customer
 from crm.money import ZERO, money, money_sum
@@ -20,8 +21,8 @@ from crm.org import Role, User
 from crm.pipeline import Opportunity, OpportunityStatus
 from crm.sales_docs import Payment
 from crm.timeline import TimelineEvent
+from crm.types import utcnow
 
-VISIT_KINDS = ("visit", "checkin")
 METRICS = ("calls", "talk_time_s", "sms", "visits", "new_customers", "deals_won", "won_amount", "revenue")
 
 
@@ -56,20 +57,28 @@ def ranking_viewer(actor: User) -> User:
     )
 
 
-def rep_stats(
-    session: Session, *, actor: User, start: datetime, end: datetime, zone: str = "Asia/Shanghai"
-) -> dict[int, RepStats]:
-    """Per rep (owner of the rows): calls and talk time, SMS, visits (distinct customer-days of
-    visit/check-in events), customers created, deals won and their amount, payments received.
-    Only users the actor may see are counted (a rep: themselves)."""
-    stats: dict[int, RepStats] = {}
-    visible = set(session.scalars(scope(select(User.id), actor, User)))
+# Roles whose scope over activity is whole divisions: their totals come from the daily rollup.
+ROLLED_UP_ROLES = (Role.executive, Role.division_head, Role.division_admin)
 
-    def get(user_id: int | None) -> RepStats | None:
-        if user_id is None or user_id not in visible:
-            return None
-        return stats.setdefault(user_id, RepStats(user_id))
 
+def _uncovered(start: datetime, end: datetime, covered: list[DaySpan]) -> list[tuple[datetime, datetime]]:
+    """The parts of [start, end) outside the ``covered`` days (in order)."""
+    out, at = [], start
+    for span in covered:
+        if span.start > at:
+            out.append((at, span.start))
+        at = span.end
+    if at < end:
+        out.append((at, end))
+    return out
+
+
+def _live_activity(
+    session: Session, actor: User, start: datetime, end: datetime, tz: ZoneInfo
+) -> tuple[dict[int | None, Totals], dict[int, set[tuple[int, date]]]]:
+    """Calls, talk time and SMS per rep counted from the rows of [start, end), and each rep's
+    visited (customer, local day) pairs."""
+    totals: dict[int | None, Totals] = defaultdict(Totals)
     calls = (
         scope(
             select(
@@ -82,16 +91,14 @@ def rep_stats(
         .group_by(CapturedCall.rep_user_id)
     )
     for user_id, count, seconds in session.execute(calls):
-        if (row := get(user_id)) is not None:
-            row.calls, row.talk_time_s = count, int(seconds)
+        totals[user_id].calls, totals[user_id].talk_time_s = count, int(seconds)
     sms = (
         scope(select(CapturedSms.rep_user_id, func.count()), actor, CapturedSms)
         .where(CapturedSms.occurred_at >= start, CapturedSms.occurred_at < end)
         .group_by(CapturedSms.rep_user_id)
     )
     for user_id, count in session.execute(sms):
-        if (row := get(user_id)) is not None:
-            row.sms = count
+        totals[user_id].sms = count
     visits = scope(
         select(TimelineEvent.actor_user_id, TimelineEvent.customer_id, TimelineEvent.occurred_at),
         actor,
@@ -101,14 +108,53 @@ def rep_stats(
         TimelineEvent.occurred_at >= start,
         TimelineEvent.occurred_at < end,
     )
-    tz = ZoneInfo(zone)
     seen: dict[int, set[tuple[int, date]]] = defaultdict(set)
     for user_id, customer_id, at in session.execute(visits):
         if user_id is not None:
             seen[user_id].add((customer_id, at.astimezone(tz).date()))
-    for user_id, days in seen.items():
+    return totals, seen
+
+
+def rep_stats(
+    session: Session, *, actor: User, start: datetime, end: datetime, zone: str = "Asia/Shanghai"
+) -> dict[int, RepStats]:
+    """Per rep (owner of the rows): calls and talk time, SMS, visits (distinct customer-days of
+    visit/check-in events), customers created, deals won and their amount, payments received.
+    Only users the actor may see are counted (a rep: themselves).
+
+    For whole divisions, the finished days of the period are read from the daily rollup
+    (:mod:`crm.activity_rollup`, rolled up here when missing or changed) and the rest is counted
+    from the rows; a rep's own figures are always counted from the rows (what a rep sees of
+    visits depends on which customers are theirs now)."""
+    stats: dict[int, RepStats] = {}
+    visible = set(session.scalars(scope(select(User.id), actor, User)))
+
+    def get(user_id: int | None) -> RepStats | None:
+        if user_id is None or user_id not in visible:
+            return None
+        return stats.setdefault(user_id, RepStats(user_id))
+
+    tz = ZoneInfo(zone)
+    days = finished_days(start, end, zone, utcnow()) if Role(actor.role) in ROLLED_UP_ROLES else []
+    roll_up(session, zone, days)
+    rolled, covered = rolled_totals(session, actor, zone, days)
+    visit_days: dict[int, int] = defaultdict(int)
+    for user_id, totals in rolled.items():
         if (row := get(user_id)) is not None:
-            row.visits = len(days)
+            row.calls, row.talk_time_s, row.sms = totals.calls, totals.talk_time_s, totals.sms
+            visit_days[user_id] += totals.visits
+    for begin, finish in _uncovered(start, end, [d for d in days if d.day in covered]):
+        live, seen = _live_activity(session, actor, begin, finish, tz)
+        for user_id, totals in live.items():
+            if (row := get(user_id)) is not None:
+                row.calls += totals.calls
+                row.talk_time_s += totals.talk_time_s
+                row.sms += totals.sms
+        for user_id, pairs in seen.items():
+            visit_days[user_id] += len(pairs)
+    for user_id, count in visit_days.items():
+        if (row := get(user_id)) is not None:
+            row.visits = count
     created = (
         scope(select(Customer.created_by_user_id, func.count()), actor, Customer)
         .where(Customer.created_at >= start, Customer.created_at < end, Customer.merged_into_id.is_(None))

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import pairwise
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlmodel import Session
 
 from crm.access import scope
@@ -53,6 +52,8 @@ def funnel(
     pipeline = default_pipeline(session, division)
     session.commit()
     stages = [s for s in stages_of(session, pipeline.id) if not s.is_lost]  # type: ignore[arg-type]
+    if not stages:
+        return []
     open_rows = session.execute(
         scope(select(Opportunity.stage_id, func.count(), money_sum(Opportunity.amount)), actor, Opportunity)
         .where(Opportunity.pipeline_id == pipeline.id, Opportunity.status == OpportunityStatus.open)
@@ -60,19 +61,27 @@ def funnel(
     )
     open_by_stage = {stage_id: (n, money(amount)) for stage_id, n, amount in open_rows}
     position = {s.id: s.position for s in stages}
-    furthest: dict[int, int] = defaultdict(lambda: -1)
-    history = session.execute(
-        scope(select(StageChange.opportunity_id, StageChange.to_stage_id), actor, Opportunity)
+    # How many opportunities went furthest to each position, counted in the database (a month may
+    # have tens of thousands of stage changes).
+    furthest = (
+        scope(
+            select(func.max(case(position, value=StageChange.to_stage_id)).label("furthest")),
+            actor,
+            Opportunity,
+        )
         .join(Opportunity, Opportunity.id == StageChange.opportunity_id)
         .where(
             Opportunity.pipeline_id == pipeline.id,
             Opportunity.created_at >= start,
             Opportunity.created_at < end,
+            StageChange.to_stage_id.in_(list(position)),
         )
+        .group_by(StageChange.opportunity_id)
+        .subquery()
     )
-    for opportunity_id, stage_id in history:
-        if stage_id in position:
-            furthest[opportunity_id] = max(furthest[opportunity_id], position[stage_id])
+    reached_at = dict(
+        session.execute(select(furthest.c.furthest, func.count()).group_by(furthest.c.furthest)).all()
+    )
     rows = []
     for stage in stages:
         count, amount = open_by_stage.get(stage.id, (0, ZERO))  # type: ignore[arg-type]
@@ -84,7 +93,7 @@ def funnel(
                 open_count=count,
                 open_amount=amount,
                 weighted_amount=money(amount * stage.probability / 100),
-                reached=sum(1 for p in furthest.values() if p >= stage.position),
+                reached=sum(n for p, n in reached_at.items() if p >= stage.position),
             )
         )
     for current, following in pairwise(rows):

@@ -168,8 +168,11 @@ def leaderboard(
             params={"allowed": ", ".join(METRICS)},
         )
     stats = rep_stats(session, actor=ranking_viewer(actor), start=start, end=end, zone=zone)
-    names = {
-        u.id: u.display_name or u.username for u in session.exec(select(User).where(User.id.in_(list(stats))))
+    names = {  # columns, not User objects: a leaderboard may have thousands of reps
+        uid: display or username
+        for uid, display, username in session.exec(
+            select(User.id, User.display_name, User.username).where(User.id.in_(list(stats)))
+        )
     }
     ordered = sorted(stats.values(), key=lambda s: (-getattr(s, sort), s.user_id))
     return [
