@@ -31,7 +31,8 @@ from tests.factories import Factory
 from tests.platform.test_cli import FIELDCRM
 
 
-def _wait(check: Callable[[], Any], what: str, *, timeout: float = 60.0, log: Path | None = None) -> Any:
+def _wait(check: Callable[[], Any], what: str, *, timeout: float = 180.0, log: Path | None = None) -> Any:
+    """Poll ``check`` until it is truthy (a generous bound: the machine may be busy); returns its value."""
     deadline = time.monotonic() + timeout
     while True:
         value = check()
