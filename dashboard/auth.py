@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Annotated
 from urllib.parse import quote
 
@@ -32,7 +32,7 @@ def login_url(next_path: str) -> str:
     return "/login?next=" + quote(next_path, safe="/")
 
 
-def page_user(request: Request, user: Annotated[User | None, Depends(optional_user)]) -> User:
+async def page_user(request: Request, user: Annotated[User | None, Depends(optional_user)]) -> User:
     if user is None:
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(path)
@@ -42,10 +42,10 @@ def page_user(request: Request, user: Annotated[User | None, Depends(optional_us
 PageUser = Annotated[User, Depends(page_user)]
 
 
-def page_roles(*roles: Role) -> Callable[[User], User]:
+def page_roles(*roles: Role) -> Callable[[User], Coroutine[None, None, User]]:
     """A dependency admitting only these roles to a page."""
 
-    def check(user: PageUser) -> User:
+    async def check(user: PageUser) -> User:
         if Role(user.role) not in roles:
             raise PageForbidden(user)
         return user

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request, status
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from crm.devices import Device
 from crm.org import Role, User
@@ -22,15 +23,20 @@ SESSION_COOKIE = "fieldcrm_session"
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session per request. Opening one does no I/O, so it happens on the event loop; closing
+    it returns the connection to the pool (a rollback), which goes to a worker thread."""
+    session = Session(request.app.state.engine, expire_on_commit=False)
+    try:
         yield session
+    finally:
+        await run_in_threadpool(session.close)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def app_settings(request: Request) -> Settings:
+async def app_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -89,7 +95,7 @@ def optional_user(request: Request, session: SessionDep) -> User | None:
     return user
 
 
-def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
+async def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
     if user is None:
         raise _unauthorised("not signed in")
     return user
@@ -98,8 +104,8 @@ def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def require_roles(*roles: Role) -> Callable[[User], User]:
-    def check(user: CurrentUser) -> User:
+def require_roles(*roles: Role) -> Callable[[User], Coroutine[None, None, User]]:
+    async def check(user: CurrentUser) -> User:
         if Role(user.role) not in roles:
             raise HTTPException(status.HTTP_403_FORBIDDEN, detail=f"requires role: {', '.join(roles)}")
         return user

@@ -102,5 +102,6 @@ def logout(request: Request, response: Response, session: SessionDep, _user: Cur
 
 
 @router.get("/me", response_model=MeOut)
-def me(user: CurrentUser) -> MeOut:
+async def me(user: CurrentUser) -> MeOut:
+    """No I/O here (the user is loaded by authentication), so no worker thread either."""
     return MeOut.model_validate(user)
