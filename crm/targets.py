@@ -16,6 +16,7 @@ from sqlmodel import Session, SQLModel, select
 from crm.access import scope
 from crm.activity_stats import METRICS, RepStats, ranking_viewer, rep_stats
 from crm.actors import require_manager
+from crm.config_audit import audit_config
 from crm.errors import DomainError
 from crm.money import MONEY, money
 from crm.org import User
@@ -102,8 +103,25 @@ def set_target(session: Session, *, actor: User, data: TargetIn, now: datetime) 
     ).first() or Target(
         division_id=data.division_id, user_id=data.user_id, month=month, metric=data.metric, value=0
     )
+    previous = str(target.value) if target.id is not None else None
     target.value, target.set_by_user_id, target.updated_at = money(data.value), actor.id, now
     session.add(target)
+    session.flush()
+    audit_config(
+        session,
+        actor=actor,
+        action="target.set",
+        target_type="target",
+        target_id=target.id,
+        division_id=data.division_id,
+        detail={
+            "month": month.isoformat(),
+            "metric": str(data.metric),
+            "user_id": data.user_id,
+            "from": previous,
+            "to": str(target.value),
+        },
+    )
     session.commit()
     return target
 

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from crm.access import scope
 from crm.activities import ActivityCreate, create_activity
+from crm.audit import AuditLog
 from crm.communications import CapturedCall, CapturedSms
 from crm.daily_reports import (
     DailyReport,
@@ -187,6 +188,29 @@ def test_targets_and_progress(session: Session, org: Org) -> None:
     assert [(r.user_id, r.actual) for r in as_rep2] == [
         (None, Decimal("25000.00"))
     ]  # the division's, in full
+
+
+def test_setting_a_target_is_audited_with_old_and_new_value(session: Session, org: Org) -> None:
+    def set_calls(value: int) -> None:
+        set_target(
+            session,
+            actor=org.head,
+            data=TargetIn(
+                division_id=org.a.id, user_id=org.rep1.id, month=DAY, metric="calls", value=Decimal(value)
+            ),
+            now=NOW,
+        )  # type: ignore[arg-type]
+
+    set_calls(60)
+    set_calls(80)
+    rows = session.exec(
+        select(AuditLog).where(AuditLog.action == "config.target.set").order_by(AuditLog.id)
+    ).all()
+    assert [(r.actor_user_id, r.division_id, r.detail["from"], r.detail["to"]) for r in rows] == [
+        (org.head.id, org.a.id, None, "60.00"),
+        (org.head.id, org.a.id, "60.00", "80.00"),
+    ]
+    assert rows[0].detail["month"] == "2026-03-01" and rows[0].target_id == rows[1].target_id
 
 
 def test_daily_report_drafted_edited_submitted(session: Session, org: Org) -> None:
