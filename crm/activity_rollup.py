@@ -32,6 +32,8 @@ from sqlmodel import Field, Session, SQLModel
 
 from crm.access import scope_clause
 from crm.communications import CapturedCall, CapturedSms
+from crm.customers import Customer
+from crm.locations import Checkin
 from crm.org import Division, User
 from crm.timeline import TimelineEvent
 from crm.types import UTCDateTime
@@ -53,6 +55,20 @@ Index(
     CapturedSms.__table__.c.division_id,  # type: ignore[attr-defined]
     CapturedSms.__table__.c.occurred_at,  # type: ignore[attr-defined]
     CapturedSms.__table__.c.rep_user_id,  # type: ignore[attr-defined]
+)
+# Counted from the rows over any period: customers created and check-ins per rep.
+Index(
+    "ix_customer_division_created_by",
+    Customer.__table__.c.division_id,  # type: ignore[attr-defined]
+    Customer.__table__.c.created_at,  # type: ignore[attr-defined]
+    Customer.__table__.c.created_by_user_id,  # type: ignore[attr-defined]
+    Customer.__table__.c.merged_into_id,  # type: ignore[attr-defined]
+)
+Index(
+    "ix_checkin_division_time_rep",
+    Checkin.__table__.c.division_id,  # type: ignore[attr-defined]
+    Checkin.__table__.c.occurred_at,  # type: ignore[attr-defined]
+    Checkin.__table__.c.rep_user_id,  # type: ignore[attr-defined]
 )
 Index(
     "ix_timeline_event_kind_time",

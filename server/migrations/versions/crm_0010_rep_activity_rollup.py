@@ -1,4 +1,5 @@
 """crm: daily per-rep activity rollup with change triggers; covering indexes for counting activity
+(calls, SMS, visit events, customers created, check-ins by division and time)
 
 Revision ID: crm_0010
 Revises: crm_0009
@@ -20,7 +21,7 @@ import crm.types
 revision: str = "crm_0010"
 down_revision: str | Sequence[str] | None = "crm_0009"
 branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = "capture_0001"
+depends_on: str | Sequence[str] | None = ("capture_0001", "lbs_0001")
 
 VISITS = "('visit', 'checkin')"
 # table → the columns whose change changes the day's totals
@@ -114,6 +115,15 @@ def upgrade() -> None:
         "ix_captured_sms_activity", "captured_sms", ["division_id", "occurred_at", "rep_user_id"], unique=False
     )
     op.create_index(
+        "ix_customer_division_created_by",
+        "customer",
+        ["division_id", "created_at", "created_by_user_id", "merged_into_id"],
+        unique=False,
+    )
+    op.create_index(
+        "ix_checkin_division_time_rep", "checkin", ["division_id", "occurred_at", "rep_user_id"], unique=False
+    )
+    op.create_index(
         "ix_timeline_event_kind_time",
         "timeline_event",
         ["kind", "occurred_at", "division_id", "actor_user_id", "customer_id"],
@@ -136,6 +146,8 @@ def downgrade() -> None:
             for event in ("insert", "delete", "update"):
                 op.execute(f"DROP TRIGGER trg_{table}_activity_{event}")
     op.drop_index("ix_timeline_event_kind_time", table_name="timeline_event")
+    op.drop_index("ix_checkin_division_time_rep", table_name="checkin")
+    op.drop_index("ix_customer_division_created_by", table_name="customer")
     op.drop_index("ix_captured_sms_activity", table_name="captured_sms")
     op.drop_index("ix_captured_call_activity", table_name="captured_call")
     op.drop_table("rep_activity_day")
