@@ -19,7 +19,6 @@ from sqlmodel import Session
 
 from capture.phone import NormalisedNumber
 from crm.communications import CapturedContact, CapturedContactNumber, CaptureSource, ExcludedCapture
-from crm.errors import DomainError
 from server.ingest.keys import source_key
 from server.ingest.numbers import excluded_numbers, normalised
 from server.ingest.persist import insert_columns, insert_rows, upsert_changed
@@ -182,20 +181,19 @@ def _replace_numbers(session: Session, rows: list[dict[str, Any]], contact_ids: 
     insert_rows(session, numbers, rows)
 
 
-def ingest_contacts(session: Session, records: list[Any], ctx: IngestContext, max_batch: int) -> BatchOutcome:
+def ingest_contacts(session: Session, body: bytes, ctx: IngestContext, max_batch: int) -> BatchOutcome:
     """Run one batch of phone-book entries through decode → dedupe → normalise → exclude → store, and
     commit it; per-record results in input order (the shape of SMS and call batches)."""
-    if len(records) > max_batch:
-        raise DomainError(f"at most {max_batch} records per batch", field="records", status_code=413)
-    results: list[dict[str, Any]] = [{}] * len(records)
-    decoded = decode_batch(ContactIn, records, ctx, TIME_FIELDS)
+    batch = decode_batch(ContactIn, body, ctx, max_batch, TIME_FIELDS)
+    decoded = batch.records
+    results: list[dict[str, Any]] = [{}] * len(decoded)
     entries, settled = _entries(decoded, ctx)
     rejected_rows = []
     for index, outcome in settled.items():
         if isinstance(outcome, Rejected):
-            rejected_rows.append(quarantine_row(ctx, SOURCE, records[index], outcome))
+            rejected_rows.append(quarantine_row(ctx, SOURCE, batch.raws[index], outcome))
             results[index] = record_result(
-                index, source_id_of(records[index]), "rejected", reason=outcome.reason, field=outcome.field
+                index, source_id_of(batch.raws[index]), "rejected", reason=outcome.reason, field=outcome.field
             )
         else:
             results[index] = record_result(index, decoded[index].source_id, outcome)
@@ -241,5 +239,5 @@ def ingest_contacts(session: Session, records: list[Any], ctx: IngestContext, ma
             results[index] = record_result(index, source_id, status, id=row_id)
     outcome = BatchOutcome(results, Counter(r["status"] for r in results))
     counts = {status: outcome.counts[status] for status in STATUSES}
-    log_event(logger, "ingest.contact.batch", device_id=ctx.device_id, records=len(records), **counts)
+    log_event(logger, "ingest.contact.batch", device_id=ctx.device_id, records=len(decoded), **counts)
     return outcome

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import datetime
+from functools import lru_cache
 
 KEY_HEX_CHARS = 32
 _SEPARATOR = "\x1f"
@@ -34,6 +35,14 @@ def epoch_ms(at: datetime) -> int:
     return round(at.timestamp() * 1000)
 
 
+@lru_cache(maxsize=8)
+def _keyed(secret: bytes) -> hmac.HMAC:
+    """HMAC state with the key already absorbed: copying it skips the key setup per record."""
+    return hmac.new(secret, digestmod="sha256")
+
+
 def source_key(secret: bytes, source: str, *parts: object) -> str:
     message = _SEPARATOR.join([source, *["" if part is None else str(part) for part in parts]])
-    return hmac.digest(secret, message.encode(), "sha256").hex()[:KEY_HEX_CHARS]
+    mac = _keyed(secret).copy()
+    mac.update(message.encode())
+    return mac.hexdigest()[:KEY_HEX_CHARS]

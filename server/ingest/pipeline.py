@@ -32,7 +32,7 @@ from server.ingest.keys import key_secret, source_key
 from server.ingest.matching import match_recordings
 from server.ingest.numbers import excluded_numbers, normalised
 from server.ingest.persist import insert_columns, insert_new, insert_rows
-from server.ingest.records import DeviceRecord, batch_adapter
+from server.ingest.records import DeviceRecord, parse_batch
 from server.ingest.sources import Source
 from server.logs import get_logger, log_event
 
@@ -132,26 +132,39 @@ def decode(schema: type[DeviceRecord], raw: Any) -> Any:
         raise Rejected(first["msg"], where) from None
 
 
+@dataclass(frozen=True)
+class DecodedBatch:
+    """A request body's records, each decoded with its times checked or the :class:`Rejected` saying
+    why not (``records``), and the raw JSON records (``raws``: parsed only when some record was rejected,
+    for the quarantine; else empty)."""
+
+    records: list[Any]
+    raws: list[Any]
+
+
 def decode_batch(
     schema: type[DeviceRecord],
-    raws: list[Any],
+    body: bytes,
     ctx: IngestContext,
+    max_batch: int,
     time_fields: tuple[str, ...] = TIME_FIELDS,
-) -> list[Any]:
-    """Each raw record decoded with its times (``time_fields``) checked, or the :class:`Rejected` saying
-    why not, in input order."""
-    try:
-        records = batch_adapter(schema).validate_python(raws)
-    except ValidationError:  # some record is bad: find out which, and why, one by one
+) -> DecodedBatch:
+    """Decode a request body: usually in one pass from its bytes; when a record is invalid, record by
+    record, to say which and why."""
+    records, raws = parse_batch(schema, body)
+    if len(raws if records is None else records) > max_batch:
+        raise DomainError(f"at most {max_batch} records per batch", field="records", status_code=413)
+    if records is None:
         records = []
         for raw in raws:
             try:
                 records.append(decode(schema, raw))
             except Rejected as rejected:
                 records.append(rejected)
+    elif _times_in_range(records, ctx, time_fields):
+        return DecodedBatch(records, [])
     else:
-        if _times_in_range(records, ctx, time_fields):
-            return records
+        raws = json.loads(body)["records"]
     checked: list[Any] = []
     for record in records:
         try:
@@ -160,7 +173,7 @@ def decode_batch(
             checked.append(record)
         except Rejected as rejected:
             checked.append(rejected)
-    return checked
+    return DecodedBatch(checked, raws)
 
 
 def _times_in_range(
@@ -264,20 +277,19 @@ def link_items(session: Session, items: list[Item], ctx: IngestContext) -> None:
 
 
 def ingest_batch(
-    session: Session, source: Source, records: list[Any], ctx: IngestContext, max_batch: int
+    session: Session, source: Source, body: bytes, ctx: IngestContext, max_batch: int
 ) -> BatchOutcome:
-    """Run one batch through the pipeline and commit it; per-record results in input order."""
-    if len(records) > max_batch:
-        raise DomainError(f"at most {max_batch} records per batch", field="records", status_code=413)
-    results: list[dict[str, Any]] = [{}] * len(records)
+    """Run one request body's batch through the pipeline and commit it; per-record results in input order."""
+    decoded = decode_batch(source.schema, body, ctx, max_batch)
+    results: list[dict[str, Any]] = [{}] * len(decoded.records)
     rejected_rows: list[dict[str, Any]] = []
     fresh: list[Item] = []
     seen: set[str] = set()
 
-    # decode + validate, dedupe (within the batch; against stored rows at insert time) + normalise
-    decoded = decode_batch(source.schema, records, ctx)
-    for index, (raw, record) in enumerate(zip(records, decoded, strict=True)):
+    # validated; dedupe (within the batch; against stored rows at insert time) + normalise
+    for index, record in enumerate(decoded.records):
         if isinstance(record, Rejected):
+            raw = decoded.raws[index]
             results[index] = record_result(
                 index, source_id_of(raw), "rejected", reason=record.reason, field=record.field
             )
@@ -346,7 +358,7 @@ def ingest_batch(
         logger,
         f"ingest.{source.name}.batch",
         device_id=ctx.device_id,
-        records=len(records),
+        records=len(decoded.records),
         **{status: outcome.counts[status] for status in STATUSES},
     )
     return outcome

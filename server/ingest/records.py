@@ -1,7 +1,7 @@
 """JSON schemas of the records a device sends (mirroring ``capture.records``), and of the answers.
 
-A batch is validated in one pydantic pass (:func:`batch_adapter`); only a batch with an
-invalid record is validated again record by record, so that one bad record is rejected
+A request body is validated straight from its bytes in one pydantic pass (:func:`parse_batch`);
+only a batch with an invalid record is validated again record by record, so that one bad record is rejected
 (and quarantined) while the rest of its batch goes through. ``type``, ``direction`` and ``answered`` may be
 left out: they follow from ``type_code`` and ``duration`` by the same rules as the
 decoders; when given they must agree with them.
@@ -9,6 +9,7 @@ decoders; when given they must agree with them.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from functools import lru_cache
 from typing import Annotated, Any, Literal
@@ -21,8 +22,10 @@ from pydantic import (
     Field,
     Strict,
     TypeAdapter,
+    ValidationError,
     model_validator,
 )
+from typing_extensions import TypedDict
 
 from capture.records import (
     SMS_TYPES,
@@ -33,6 +36,7 @@ from capture.records import (
     call_from_row,
     sms_direction,
 )
+from crm.errors import DomainError
 
 INT32 = 2**31 - 1
 MAX_BODY_CHARS = 20_000
@@ -171,12 +175,6 @@ class ContactIn(DeviceRecord):
     updated_at: AwareDatetime | None = None
 
 
-@lru_cache(maxsize=8)
-def batch_adapter(schema: type[DeviceRecord]) -> TypeAdapter[list[Any]]:
-    """Validates a whole list of records of ``schema`` at once (several times faster than one by one)."""
-    return TypeAdapter(list[schema])  # type: ignore[valid-type]
-
-
 class BatchIn(BaseModel):
     """``records`` are validated by the pipeline (see :class:`SmsIn`, :class:`CallIn`), so that a bad
     record gets its own answer instead of failing the batch."""
@@ -184,6 +182,47 @@ class BatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     records: list[Any] = Field(description="Up to FIELDCRM_INGEST_MAX_BATCH record objects.")
+
+
+_ENVELOPE = TypeAdapter(BatchIn)
+
+
+@lru_cache(maxsize=8)
+def envelope_adapter(schema: type[DeviceRecord]) -> TypeAdapter[Any]:
+    """Validates a whole request body (``{"records": [...]}`` of ``schema``) straight from its bytes."""
+    envelope = TypedDict(f"{schema.__name__}Batch", {"records": list[schema]})  # type: ignore[misc,valid-type]  # noqa: UP013 (built per schema)
+    envelope.__pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[attr-defined]
+    return TypeAdapter(envelope)
+
+
+@lru_cache(maxsize=8)
+def batch_schema(schema: type[DeviceRecord]) -> dict[str, Any]:
+    """The request body as documented in OpenAPI (the routes read raw bytes)."""
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["records"],
+        "properties": {"records": {"type": "array", "items": TypeAdapter(schema).json_schema()}},
+    }
+
+
+def parse_batch(schema: type[DeviceRecord], body: bytes) -> tuple[list[Any] | None, list[Any]]:
+    """``(records, [])`` when the body and every record in it are valid (one pass over the bytes, the
+    usual case), else ``(None, raw records)`` for the record-by-record pass; DomainError when the body
+    is not a JSON object with a ``records`` list and nothing else."""
+    try:
+        return envelope_adapter(schema).validate_json(body)["records"], []
+    except ValidationError:
+        pass
+    try:  # Python's parser: it keeps a lone surrogate, which then rejects only its own record
+        envelope = _ENVELOPE.validate_python(json.loads(body))
+    except (ValueError, RecursionError) as error:
+        if isinstance(error, ValidationError):
+            first = error.errors(include_url=False)[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise DomainError(first["msg"], field=where or "records", status_code=422) from None
+        raise DomainError(f"malformed JSON: {error}", field="records", status_code=422) from None
+    return None, envelope.records
 
 
 Status = Literal["accepted", "duplicate", "rejected", "excluded"]

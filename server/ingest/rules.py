@@ -94,7 +94,9 @@ def remove_exclusion(session: Session, *, actor: User, exclusion_id: int, ip: st
     if row is None:
         raise NotFound("no such exclusion")
     if row.from_profile:
-        raise Conflict("this number follows a user's profile: change the profile instead", field="exclusion_id")
+        raise Conflict(
+            "this number follows a user's profile: change the profile instead", field="exclusion_id"
+        )
     own = Role(actor.role) is Role.rep and row.user_id == actor.id
     if not own and (Role(actor.role) is Role.rep or not manages_division(actor, row.division_id)):
         raise Forbidden("you may not remove this exclusion")

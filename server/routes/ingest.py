@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from pydantic import Field
-from sqlmodel import Session, select
+from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
 
 from crm.access import scope
@@ -23,14 +23,15 @@ from server.ingest.browse import CommunicationView, Kind, list_communications
 from server.ingest.contacts import ingest_contacts
 from server.ingest.device_status import DeviceStatusResult, record_device_status
 from server.ingest.phone_book import EntryToCustomer, EntryView, customer_from_entry, list_entries
-from server.ingest.pipeline import IngestContext, ingest_batch
+from server.ingest.pipeline import BatchOutcome, IngestContext, ingest_batch
 from server.ingest.recordings import UploadState, check_chunk, record_chunk, start_upload, upload_state
-from server.ingest.records import BatchIn, BatchResult
+from server.ingest.records import BatchResult, ContactIn, DeviceRecord, batch_schema
 from server.ingest.rules import add_exclusion, remove_exclusion
-from server.ingest.sources import CALLS, SMS, Source
+from server.ingest.sources import CALLS, SMS
 from server.recordings.staging import Staging, TooManyBytes
 from server.recordings.store import get_store
 from server.routes.schemas import Read, Strict
+from server.routes.trackers import RawBody
 
 router = APIRouter(prefix="/api/v1/ingest", tags=["ingest"])
 
@@ -39,33 +40,48 @@ def _context(device: Device, settings: Settings) -> IngestContext:
     return IngestContext.for_device(device, settings, utcnow())
 
 
-def _batch(source: Source, body: BatchIn, device: Device, session: Session, settings: Settings) -> Response:
-    outcome = ingest_batch(
-        session, source, body.records, _context(device, settings), settings.ingest_max_batch
-    )
+def _answer(outcome: BatchOutcome) -> Response:
     # serialised directly: thousands of results need no second validation pass (the model documents them)
     return Response(outcome.json(), media_type="application/json")
 
 
-@router.post("/sms", response_model=BatchResult, response_model_exclude_none=True)
-def post_sms(body: BatchIn, device: CurrentDevice, session: SessionDep, settings: SettingsDep) -> Response:
+def _body_doc(schema: type[DeviceRecord]) -> dict[str, Any]:
+    """OpenAPI of a batch body (the routes read raw bytes and validate them in one pass)."""
+    return {
+        "requestBody": {"required": True, "content": {"application/json": {"schema": batch_schema(schema)}}}
+    }
+
+
+@router.post(
+    "/sms", response_model=BatchResult, response_model_exclude_none=True, openapi_extra=_body_doc(SMS.schema)
+)
+def post_sms(body: RawBody, device: CurrentDevice, session: SessionDep, settings: SettingsDep) -> Response:
     """A batch of SMS records; per-record results in input order."""
-    return _batch(SMS, body, device, session, settings)
+    return _answer(ingest_batch(session, SMS, body, _context(device, settings), settings.ingest_max_batch))
 
 
-@router.post("/calls", response_model=BatchResult, response_model_exclude_none=True)
-def post_calls(body: BatchIn, device: CurrentDevice, session: SessionDep, settings: SettingsDep) -> Response:
+@router.post(
+    "/calls",
+    response_model=BatchResult,
+    response_model_exclude_none=True,
+    openapi_extra=_body_doc(CALLS.schema),
+)
+def post_calls(body: RawBody, device: CurrentDevice, session: SessionDep, settings: SettingsDep) -> Response:
     """A batch of call-log records; per-record results in input order."""
-    return _batch(CALLS, body, device, session, settings)
+    return _answer(ingest_batch(session, CALLS, body, _context(device, settings), settings.ingest_max_batch))
 
 
-@router.post("/contacts", response_model=BatchResult, response_model_exclude_none=True)
+@router.post(
+    "/contacts",
+    response_model=BatchResult,
+    response_model_exclude_none=True,
+    openapi_extra=_body_doc(ContactIn),
+)
 def post_contacts(
-    body: BatchIn, device: CurrentDevice, session: SessionDep, settings: SettingsDep
+    body: RawBody, device: CurrentDevice, session: SessionDep, settings: SettingsDep
 ) -> Response:
     """A batch of phone-book entries (the phone's contacts); per-record results in input order."""
-    outcome = ingest_contacts(session, body.records, _context(device, settings), settings.ingest_max_batch)
-    return Response(outcome.json(), media_type="application/json")
+    return _answer(ingest_contacts(session, body, _context(device, settings), settings.ingest_max_batch))
 
 
 @router.post("/device-status", response_model=DeviceStatusResult)
