@@ -161,7 +161,7 @@ def reports_page(
     service_metric = metric if metric in METRICS else "visits"
     board = leaderboard(session, actor=user, start=begin, end=finish, sort=service_metric, zone=zone)
     checkins = checkins_by_rep(session, ranking_viewer(user), begin, finish)  # totals of the board's reps
-    rows = [r.model_dump() | {"checkins": checkins.get(r.user_id, 0)} for r in board]
+    rows = [dict(r) | {"checkins": checkins.get(r.user_id, 0)} for r in board]  # fields as they are (no dump)
     if metric == "checkins":
         rows.sort(key=lambda r: (-r["checkins"], r["user_id"]))
     for rank, row in enumerate(rows, start=1):
