@@ -72,7 +72,7 @@ class Activity:
             session.flush()
             self.devices[rep.id] = device.id  # type: ignore[assignment]
             self.customers[rep.id] = [
-                make_customer(session, rep, f"客户{rep.id}-{k}", phone=f"1380000{rep.id:02d}{k:02d}") for k in range(3)
+                make_customer(session, rep, f"客户{rep.id}-{k}", phone=f"138{rep.id % 10000:04d}{k:04d}") for k in range(3)
             ]
         session.commit()
 
