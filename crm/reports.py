@@ -65,18 +65,18 @@ def funnel(
     # have tens of thousands of stage changes).
     furthest = (
         scope(
-            select(func.max(case(position, value=StageChange.to_stage_id)).label("furthest")),
+            select(func.max(case(position, value=StageChange.to_stage_id)).label("furthest")).select_from(Opportunity),
             actor,
             Opportunity,
         )
-        .join(Opportunity, Opportunity.id == StageChange.opportunity_id)
+        .join(StageChange, StageChange.opportunity_id == Opportunity.id)
         .where(
             Opportunity.pipeline_id == pipeline.id,
             Opportunity.created_at >= start,
             Opportunity.created_at < end,
             StageChange.to_stage_id.in_(list(position)),
         )
-        .group_by(StageChange.opportunity_id)
+        .group_by(Opportunity.id)  # from the period's opportunities to their changes
         .subquery()
     )
     reached_at = dict(
