@@ -3,6 +3,8 @@ automatic matching leaves it alone afterwards."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
@@ -24,13 +26,10 @@ def _timeline(client: TestClient, headers: dict, customer_id: int) -> list[dict]
     return [e for e in response.json()["events"] if e["kind"] in ("call", "recording")]
 
 
-def test_manager_moves_a_recording_to_another_call_and_unmatches_it(
-    client: TestClient, world: World, session: Session, factory: Factory
-) -> None:
-    a = factory.customer(world.division, world.rep, name="甲")
-    b = factory.customer(world.division, world.rep, name="乙")
-    add_phone(session, a, X)
-    add_phone(session, b, Y)
+def _two_calls_and_a_recording(
+    client: TestClient, world: World, session: Session
+) -> tuple[datetime, dict[str | None, int | None], int]:
+    """A call with X (recorded: the recording matches it) and a later one with Y."""
     started = ago(hours=3)
     client.post(
         "/api/v1/ingest/calls",
@@ -39,6 +38,17 @@ def test_manager_moves_a_recording_to_another_call_and_unmatches_it(
     )
     calls = {c.number_e164: c.id for c in session.exec(select(CapturedCall))}
     recording_id = upload(client, world.device_headers, MP3, started_at=iso(started))["recording_id"]
+    return started, calls, recording_id
+
+
+def test_manager_moves_a_recording_to_another_call_and_unmatches_it(
+    client: TestClient, world: World, session: Session, factory: Factory
+) -> None:
+    a = factory.customer(world.division, world.rep, name="甲")
+    b = factory.customer(world.division, world.rep, name="乙")
+    add_phone(session, a, X)
+    add_phone(session, b, Y)
+    started, calls, recording_id = _two_calls_and_a_recording(client, world, session)
     assert session.get(Recording, recording_id).call_id == calls[X]  # matched automatically
     head = factory.headers(world.head)
     assert next(e["recording"] for e in _timeline(client, head, a.id))["id"] == recording_id
@@ -82,14 +92,7 @@ def test_manager_moves_a_recording_to_another_call_and_unmatches_it(
 def test_only_managers_of_the_division_and_only_calls_of_that_phone(
     client: TestClient, world: World, session: Session, factory: Factory
 ) -> None:
-    started = ago(hours=3)
-    client.post(
-        "/api/v1/ingest/calls",
-        json={"records": [call(1, "13812345678", started), call(2, "13912345678", ago(hours=2))]},
-        headers=world.device_headers,
-    )
-    calls = {c.number_e164: c.id for c in session.exec(select(CapturedCall))}
-    recording_id = upload(client, world.device_headers, MP3, started_at=iso(started))["recording_id"]
+    started, calls, recording_id = _two_calls_and_a_recording(client, world, session)
     url = f"/api/v1/recordings/{recording_id}/call"
     body = {"call_id": calls[Y]}
 
