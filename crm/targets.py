@@ -193,8 +193,8 @@ def leaderboard(
         )
     }
     ordered = sorted(stats.values(), key=lambda s: (-getattr(s, sort), s.user_id))
-    return [
-        LeaderRow(
+    return [  # the values are typed already (RepStats): no validation for thousands of rows
+        LeaderRow.model_construct(
             rank=i + 1, name=names.get(s.user_id, ""), **{k: getattr(s, k) for k in ("user_id", *METRICS)}
         )
         for i, s in enumerate(ordered)
