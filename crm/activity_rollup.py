@@ -6,8 +6,9 @@ month's leaderboard reads a few rows per rep instead of every call.
 triggers (migration ``crm_0010``) add one to ``changes`` of a rolled-up day whenever a call,
 SMS or visit/check-in event of that day is written, changed or deleted. A day's totals are used
 only while ``rolled_changes`` equals ``changes``; otherwise the day is counted from the source
-rows again (and rolled up anew). Days are rolled up when a report first needs them, once they
-are over; today is always counted live.
+rows again (and rolled up anew). Days are rolled up, once they are over, by the scheduled job
+``crm.activity_rollup`` (the last two months) or when a report first needs them; today is
+always counted live.
 
 Rolling up holds the day's ``rep_activity_rollup`` rows locked (PostgreSQL; the write lock on
 SQLite) from reading ``changes`` until the totals are stored, so a row written meanwhile either
@@ -41,6 +42,8 @@ from crm.types import UTCDateTime
 VISIT_KINDS = ("visit", "checkin")
 # Days rolled up in one transaction (writers of those days wait for it).
 BATCH_DAYS = 31
+# How far back the scheduled job keeps days rolled up (this month and last month's reports).
+JOB_DAYS = 62
 
 # What counting a period reads, as index-only scans by division and time (created by crm_0010).
 Index(
@@ -247,6 +250,12 @@ def roll_up(session: Session, zone: str, days: Sequence[DaySpan]) -> int:
     for batch in _batches(stale):
         _roll_up_batch(session, zone, batch)
     return len(stale)
+
+
+def roll_up_recent_days(session: Session, now: datetime, zone: str) -> int:
+    """Scheduled job: roll up the finished days of the last :data:`JOB_DAYS` that are missing or
+    changed, so that reports find them ready; returns how many were rolled up."""
+    return roll_up(session, zone, finished_days(now - timedelta(days=JOB_DAYS), now, zone, now))
 
 
 def rolled_totals(

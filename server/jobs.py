@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete
 from sqlmodel import Session
 
+from crm.activity_rollup import roll_up_recent_days
 from crm.campaigns import link_campaign_responses
 from crm.daily_reports import draft_daily_reports
 from crm.followups import remind_followups
@@ -57,4 +58,5 @@ JOBS: list[Job] = [
     Job("crm.daily_reports", lambda s, n: draft_daily_reports(s, n, zone=get_settings().time_zone), timedelta(hours=1)),
     Job("crm.campaign_responses", link_campaign_responses, timedelta(minutes=15)),
     Job("crm.strategy_visits", lambda s, n: plan_strategy_visits(s, n, zone=get_settings().time_zone), timedelta(hours=24)),
+    Job("crm.activity_rollup", lambda s, n: roll_up_recent_days(s, n, get_settings().time_zone), timedelta(hours=1)),
 ]

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session, select
 
-from crm.activity_rollup import RepActivityDay, RepActivityRollup
+from crm.activity_rollup import RepActivityDay, RepActivityRollup, roll_up_recent_days
 from crm.activity_stats import rep_stats
 from crm.communications import CapturedCall, CapturedSms
 from crm.customers import Customer
@@ -21,6 +21,7 @@ from crm.devices import Device
 from crm.org import Division, User
 from crm.targets import leaderboard
 from crm.timeline import TimelineEvent, add_timeline_event
+from server.jobs import JOBS
 from tests.crm.conftest import Org, make_customer
 
 ZONE = "Asia/Shanghai"
@@ -221,3 +222,20 @@ def test_a_division_sees_only_its_own_rolled_up_days(session: Session, org: Org,
     other = session.get(Division, org.b.id)
     assert other is not None
     assert org.rep1.id not in rep_stats(session, actor=org.head_b, start=MONTH_START, end=MONTH_END, zone=ZONE)
+
+
+def test_the_scheduled_job_rolls_up_the_last_two_months_ahead(
+    session: Session, org: Org, activity: Activity
+) -> None:
+    activity.random_month(seed=8)
+    now = datetime(2026, 4, 10, 3, tzinfo=UTC)  # 11:00 on 10 April in Shanghai
+    job = next(j for j in JOBS if j.name == "crm.activity_rollup")
+    assert roll_up_recent_days(session, now, ZONE) == 61  # the whole days from 8 February to 9 April
+    rolled = session.exec(select(RepActivityRollup).where(RepActivityRollup.zone == ZONE)).all()
+    assert min(d.day for d in rolled) == date(2026, 2, 8) and max(d.day for d in rolled) == date(2026, 4, 9)
+    assert all(d.rolled_changes == d.changes for d in rolled)
+    assert roll_up_recent_days(session, now, ZONE) == 0  # nothing changed since
+    activity.call(org.rep2, datetime(2026, 3, 20, 15, tzinfo=TZ), 80)
+    assert roll_up_recent_days(session, now, ZONE) == 1  # the day of the late call
+    assert job.every.total_seconds() == 3600
+    _check(session, org)
