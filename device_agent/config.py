@@ -40,7 +40,7 @@ class AgentSettings(BaseSettings):
     extra_recording_folders: list[str] = Field(
         default_factory=list, description="Folders under /sdcard to scan besides the OEM recorder folders."
     )
-    batch_size: int = Field(default=500, ge=1, le=5000, description="Records per upload request.")
+    batch_size: int = Field(default=2000, ge=1, le=5000, description="Records per upload request.")
     chunk_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024, description="Recording upload chunk size.")
     upload_workers: int = Field(default=3, ge=1, le=16, description="Recordings uploaded at once per phone.")
     max_attempts: int = Field(default=8, ge=1, description="Upload attempts per request within one sync.")

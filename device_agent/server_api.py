@@ -131,8 +131,11 @@ class ServerApi:
     def me(self, token: str) -> dict[str, Any]:
         return self.request("GET", "/api/v1/devices/me", token=token).json()
 
-    def ingest(self, token: str, path: str, records: list[dict[str, Any]]) -> dict[str, Any]:
-        return self.request("POST", path, token=token, json={"records": records}).json()
+    def ingest(self, token: str, path: str, records: list[str]) -> dict[str, Any]:
+        """Records given as JSON texts (as the outbox holds them) go into the envelope without re-encoding."""
+        body = '{"records":[' + ",".join(records) + "]}"
+        return self.request("POST", path, token=token, content=body.encode(),
+                            headers={"Content-Type": "application/json"}).json()
 
     def device_status(self, token: str, report: dict[str, Any]) -> dict[str, Any]:
         return self.request("POST", "/api/v1/ingest/device-status", token=token, json=report).json()

@@ -19,8 +19,11 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
+
+from pydantic_core import to_json
 
 from device_agent.errors import AgentError, HostDiskFull
 
@@ -97,8 +100,13 @@ class OutboxItem:
     device: str
     kind: str
     item_key: str
-    payload: dict[str, Any]
+    raw: str
+    """The payload as stored: JSON text, sent to the server as it is."""
     attempts: int
+
+    @cached_property
+    def payload(self) -> dict[str, Any]:
+        return json.loads(self.raw)
 
 
 @dataclass(frozen=True)
@@ -182,7 +190,7 @@ class AgentStore:
             before = conn.total_changes
             conn.executemany(
                 "INSERT OR IGNORE INTO outbox (device, kind, item_key, payload, created_at) VALUES (?, ?, ?, ?, ?)",
-                [(device, i.kind, i.item_key, json.dumps(i.payload, ensure_ascii=False), now) for i in items],
+                [(device, i.kind, i.item_key, to_json(i.payload).decode(), now) for i in items],
             )
             added = conn.total_changes - before
             for source, value in (watermarks or {}).items():
@@ -212,7 +220,7 @@ class AgentStore:
             "ORDER BY id LIMIT ?",
             (device, kind, limit),
         )
-        return [OutboxItem(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5]) for r in rows]
+        return [OutboxItem(*row) for row in rows]
 
     def pending_counts(self, device: str | None = None) -> dict[str, int]:
         sql = "SELECT kind, count(*) FROM outbox" + (" WHERE device = ?" if device else "") + " GROUP BY kind"

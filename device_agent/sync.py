@@ -1,7 +1,7 @@
 """One sync of one phone: collectors fill the outbox while uploader threads drain it.
 
-SMS, call log and last-known location are read in that order while recordings are pulled
-beside them on a second adb connection; then comes the device-status report
+Contacts then SMS, call log then last-known location, and recordings are read in three lanes
+side by side, each on its own adb connection; then comes the device-status report
 (battery, storage, properties, clocks, last successful sync per source). Each collector is
 isolated: a provider the phone refuses is reported and the others go on; an unplugged phone
 or a full host disk stops collecting, keeps what arrived, and the next sync resumes.
@@ -44,7 +44,9 @@ COLLECTORS: tuple[tuple[str, Callable[[SyncContext], Collected]], ...] = (
     ("recordings", collect_recordings),
     ("location", collect_location),
 )
-FILE_SOURCES = {"recordings"}
+#: Collectors that run one after the other; the lanes run side by side, each on its own adb connection,
+#: so that the phone prints one provider while the agent decodes another and recordings stream meanwhile.
+LANES = (("contacts", "sms"), ("calls", "location"), ("recordings",))
 #: Outcomes that leave a sync ``ok`` (a source switched off in the settings is not a problem).
 FINE = {Outcome.OK, Outcome.SKIPPED}
 
@@ -135,18 +137,16 @@ def _lane(ctx: SyncContext, collectors: list[tuple[str, Callable[[SyncContext], 
     return done, None
 
 
-def _collect(ctx: SyncContext, files_phone: Phone, report: SyncReport) -> None:
-    """Recordings (mostly waiting on adb and the disk) are pulled on their own connection while the
-    providers are read and decoded (mostly CPU)."""
-    files = [c for c in COLLECTORS if c[0] in FILE_SOURCES]
-    rows = [c for c in COLLECTORS if c[0] not in FILE_SOURCES]
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"collect-{ctx.device}") as pool:
-        pulled = pool.submit(_lane, replace(ctx, phone=files_phone), files)
-        row_sources, row_stop = _lane(ctx, rows)
-        file_sources, file_stop = pulled.result()
+def _collect(ctx: SyncContext, lane_phones: list[Phone], report: SyncReport) -> None:
+    """The lanes side by side, the first on ``ctx.phone`` and each other on a connection of its own."""
+    by_name = dict(COLLECTORS)
+    with ThreadPoolExecutor(max_workers=len(LANES), thread_name_prefix=f"collect-{ctx.device}") as pool:
+        lanes = [pool.submit(_lane, replace(ctx, phone=phone), [(name, by_name[name]) for name in lane])
+                 for phone, lane in zip([ctx.phone, *lane_phones], LANES, strict=True)]
+        done = [lane.result() for lane in lanes]
     order = [name for name, _ in COLLECTORS]
-    report.sources = sorted(row_sources + file_sources, key=lambda s: order.index(s.source))
-    stop = row_stop or file_stop
+    report.sources = sorted((s for sources, _ in done for s in sources), key=lambda s: order.index(s.source))
+    stop = next((stop for _, stop in done if stop is not None), None)
     if stop is not None:
         report.result, report.message = stop
 
@@ -208,19 +208,20 @@ def _run(
     uploader = Uploader(api, agent.store, device, token, batch_size=agent.settings.batch_size,
                         chunk_bytes=agent.settings.chunk_bytes, file_workers=agent.settings.upload_workers,
                         progress=ctx.progress)
-    files_phone = agent.adb.phone(phone.serial)
+    lane_phones = [agent.adb.phone(phone.serial) for _ in LANES[1:]]
     collecting_done = threading.Event()
     threads = [_UploadThread(uploader, RECORD_KINDS, collecting_done),
                _UploadThread(uploader, ("recording",), collecting_done)]
     for thread in threads:
         thread.start()
     try:
-        _collect(ctx, files_phone, report)
+        _collect(ctx, lane_phones, report)
         if report.result == "ok":
             last_sync = _last_sync(agent, device, report.sources, clocks.host.isoformat())
             enqueue_status(agent.store, device, status_report(ctx, props, last_sync))
     finally:
-        files_phone.close()
+        for extra in lane_phones:
+            extra.close()
         collecting_done.set()
         for thread in threads:
             thread.join()

@@ -97,7 +97,7 @@ class Uploader:
 
     def _send_batch(self, kind: str, batch: list[OutboxItem]) -> None:
         try:
-            answer = self.api.ingest(self.token, ENDPOINTS[kind], [item.payload for item in batch])
+            answer = self.api.ingest(self.token, ENDPOINTS[kind], [item.raw for item in batch])
         except ServerError as exc:
             if exc.status in SPLIT_STATUSES and len(batch) > 1:
                 half = len(batch) // 2

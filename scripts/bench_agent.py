@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 from capture import CALL_LOG_PROJECTION, CALL_LOG_URI, SMS_PROJECTION, SMS_URI, content_query_command  # noqa: E402
 from crm.org import Division, Role, User  # noqa: E402
 from device_agent.agent import Agent  # noqa: E402
+from device_agent.collect.contacts import CONTACTS_URI, DATA_URI  # noqa: E402
 from device_agent.config import AgentSettings  # noqa: E402
 from device_agent.credentials import DeviceCredential  # noqa: E402
 from device_agent.simulator.core import PhoneCore  # noqa: E402
@@ -201,10 +202,14 @@ def enrol(agent: Agent, phone: Served, token: str) -> None:
 
 
 def adb_baseline(port: int, phone: Served, into: Path) -> float:
-    """``adb pull`` of the recorder folder plus the same ``content query`` calls, with the adb CLI."""
+    """``adb pull`` of the recorder folder plus the same ``content query`` calls (SMS, calls, contacts and
+    their data rows), with the adb CLI."""
     adb = [adbutils.adb_path(), "-P", str(port), "-s", phone.address]
     started = time.perf_counter()
-    for uri, projection in ((SMS_URI, SMS_PROJECTION), (CALL_LOG_URI, CALL_LOG_PROJECTION)):
+    queries = ((SMS_URI, SMS_PROJECTION), (CALL_LOG_URI, CALL_LOG_PROJECTION),
+               (CONTACTS_URI, ("_id", "contact_last_updated_timestamp", "display_name")),
+               (DATA_URI, ("_id", "contact_id", "mimetype", "data2", "data1")))
+    for uri, projection in queries:
         command = content_query_command(uri, projection, where="_id > 0", sort="_id ASC")
         subprocess.run([*adb, "shell", command], check=True, stdout=subprocess.DEVNULL)
     subprocess.run(

@@ -15,7 +15,7 @@ until their type settles or for a week of the phone's clock; a changed row is qu
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from capture import (
@@ -100,6 +100,9 @@ class ProviderSource:
 UNSETTLED_SMS_TYPES = frozenset({"4", "5", "6"})
 #: How long (phone clock, from the row's ``date``) such a row is watched; after that it stays as last read.
 WATCH_MS = 7 * 86_400_000
+#: Rows per outbox transaction (with their watermark): the upload starts on the first ones while the
+#: rest is decoded.
+CHUNK_ROWS = 2000
 
 SMS = ProviderSource("sms", SMS_URI, SMS_PROJECTION, sms_from_row, sms_payload, UNSETTLED_SMS_TYPES)
 CALLS = ProviderSource("calls", CALL_LOG_URI, CALL_LOG_PROJECTION, call_from_row, call_payload)
@@ -156,17 +159,48 @@ def _read(ctx: SyncContext, source: ProviderSource, mark: dict[str, Any]) -> tup
     return _query(ctx, source, _where(fresh), source.projection), fresh
 
 
-def _watch(source: ProviderSource, rows: list[Row], watched: dict[str, str], since_ms: int,
-           truncated: bool) -> dict[str, str]:
-    """Rows whose type may still change (outbox → sent), with the type read; those not seen in a cut
-    output are kept, deleted rows and rows older than ``since_ms`` dropped."""
-    seen = {str(_row_id(r)) for r in rows}
-    watch = {k: v for k, v in watched.items() if truncated and k not in seen}
-    for row in rows:
-        date = row.get("date") or ""
-        if row.get("type") in source.unsettled_types and date.isdigit() and int(date) >= since_ms:
-            watch[str(_row_id(row))] = str(row["type"])
-    return watch
+@dataclass
+class _Rows:
+    """Turns rows into outbox items chunk by chunk and knows the watermark of what it has turned."""
+
+    source: ProviderSource
+    start: int  # rows up to this _id were read before
+    date: str | None
+    unseen: dict[str, str]  # watched rows (``_id`` → type) not met yet in this read
+    since_ms: int  # rows dated before this are no longer watched
+    last: int = 0
+    watch: dict[str, str] = field(default_factory=dict)
+
+    def take(self, rows: list[Row]) -> tuple[list[NewItem], list[Unreadable]]:
+        items: list[NewItem] = []
+        bad: list[Unreadable] = []
+        name, decode, payload, unsettled = self.source.name, self.source.decode, self.source.payload, \
+            self.source.unsettled_types
+        for row in rows:
+            text_id, date, kind = row.get("_id") or "", row.get("date"), row.get("type")
+            key = f"{text_id}:{date}"
+            if text_id.isdigit():
+                before = self.unseen.pop(text_id, None)
+                if kind in unsettled and date and date.isdigit() and int(date) >= self.since_ms:
+                    self.watch[text_id] = kind  # type: ignore[assignment]
+                if int(text_id) <= self.start:
+                    if before is None or before == kind:
+                        continue  # the watermark row, or a watched row that has not changed
+                    key = f"{key}:{kind}"  # a new version of a row sent before
+                else:
+                    self.last, self.date = int(text_id), date
+            try:
+                record = decode(row)
+            except RecordError as exc:
+                bad.append(Unreadable(name, key, dict(row), exc.reason, exc.field))
+                continue
+            items.append(NewItem(name, key, payload(record)))
+        return items, bad
+
+    def mark(self, complete: bool) -> dict[str, Any]:
+        """The watermark after the rows taken; until the read is complete, unmet watched rows stay watched."""
+        watch = self.watch if complete else {**self.unseen, **self.watch}
+        return {"id": max(self.last, self.start), "date": self.date, **({"watch": watch} if watch else {})}
 
 
 def collect_provider(ctx: SyncContext, source: ProviderSource) -> Collected:
@@ -179,37 +213,19 @@ def collect_provider(ctx: SyncContext, source: ProviderSource) -> Collected:
     except ContentQueryFormatError as exc:
         return Collected(source.name, Outcome.FAILED, detail=f"unreadable output of {source.uri}: {exc}")
 
-    last = int(mark["id"])
-    watched: dict[str, str] = mark.get("watch", {})
-    items: list[NewItem] = []
-    bad: list[Unreadable] = []
-    new_rows: list[Row] = []
-    for row in result.rows:
-        row_id = _row_id(row)
-        if row_id is not None and row_id <= last:
-            if watched.get(str(row_id), row.get("type")) == row.get("type"):
-                continue  # the watermark row, or a watched row that has not changed
-            key = f"{row_id}:{row.get('date')}:{row.get('type')}"  # a new version of a row sent before
-        else:
-            new_rows.append(row)
-            key = f"{row.get('_id')}:{row.get('date')}"
-        try:
-            record = source.decode(row)
-        except RecordError as exc:
-            bad.append(Unreadable(source.name, key, dict(row), exc.reason, exc.field))
-            continue
-        items.append(NewItem(source.name, key, source.payload(record)))
-    numbered = [row for row in new_rows if _row_id(row) is not None]
-    if numbered:
-        mark = {"id": _row_id(numbered[-1]), "date": numbered[-1].get("date")}
     phone_now = ctx.clocks.phone or ctx.clocks.host
-    watch = _watch(source, result.rows, watched, int(phone_now.timestamp() * 1000) - WATCH_MS, result.truncated)
-    mark = {"id": mark["id"], "date": mark["date"], **({"watch": watch} if watch else {})}
-    added = ctx.store.enqueue(ctx.device, items, watermarks={source.name: mark}, unreadable=bad)
-    if bad:
-        log_event("agent.sync.unreadable_rows", device=ctx.device, source=source.name, count=len(bad))
-    ctx.progress(source.name, f"{added} new")
-    detail = f"{len(bad)} unreadable row(s) skipped" if bad else ""
+    taker = _Rows(source, int(mark["id"]), mark["date"], dict(mark.get("watch", {})),
+                  int(phone_now.timestamp() * 1000) - WATCH_MS)
+    rows = result.rows
+    added = unreadable = 0
+    for begin in range(0, max(len(rows), 1), CHUNK_ROWS):
+        items, bad = taker.take(rows[begin:begin + CHUNK_ROWS])
+        complete = begin + CHUNK_ROWS >= len(rows) and not result.truncated
+        added += ctx.store.enqueue(ctx.device, items, watermarks={source.name: taker.mark(complete)}, unreadable=bad)
+        unreadable += len(bad)
+        ctx.progress(source.name, f"{added} new")
+    if unreadable:
+        log_event("agent.sync.unreadable_rows", device=ctx.device, source=source.name, count=unreadable)
     if result.truncated:
         return Collected(source.name, Outcome.CUT, added, f"output cut: {result.problem}")
-    return Collected(source.name, Outcome.OK, added, detail)
+    return Collected(source.name, Outcome.OK, added, f"{unreadable} unreadable row(s) skipped" if unreadable else "")
