@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
@@ -53,7 +55,25 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = engine or get_engine(settings)
     install_error_handlers(app)
-    for module in (health, auth, org, devices, audit, ingest, timeline, recordings, alerts, locations, trackers, crm_api, checkins, dispatch, route_plans, agent_commands, dashboard):
+    for module in (
+        health,
+        auth,
+        org,
+        devices,
+        audit,
+        ingest,
+        timeline,
+        recordings,
+        alerts,
+        locations,
+        trackers,
+        crm_api,
+        checkins,
+        dispatch,
+        route_plans,
+        agent_commands,
+        dashboard,
+    ):
         app.include_router(module.router)
     mount_dashboard(app)
     app.add_middleware(
@@ -62,4 +82,18 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         prefix_limits=upload_limits(settings),
     )
     app.add_middleware(RequestLogMiddleware)
+    return app
+
+
+def served_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """The application as a server process runs it: built, then frozen out of the garbage collector.
+
+    Everything built here (modules, routes, schemas, SQLAlchemy metadata) lives as long as the
+    process; ``gc.freeze()`` moves it out of the collector's generations, so full collections no
+    longer walk the whole application heap every few thousand allocations (measured: a tenth of
+    the CPU of an authenticated request, most of the collector's share of a large ingest batch).
+    """
+    app = create_app(settings, engine)
+    gc.collect()
+    gc.freeze()
     return app

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from crm.types import utcnow
-from server.app import create_app
+from server.app import served_app
 from server.cli.common import console, fail, ready_engine
 from server.config import Settings
 from server.demo import (
@@ -161,7 +161,7 @@ def demo(
     with Session(engine, expire_on_commit=False) as session:
         logins = seed_organisation(session)
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, engine), host=host, port=port, log_level="warning")
+        uvicorn.Config(served_app(settings, engine), host=host, port=port, log_level="warning")
     )
     threading.Thread(target=run_forever, args=(engine,), name="demo-scheduler", daemon=True).start()
     field = None

@@ -17,12 +17,12 @@ def serve(
     if workers > 1 and settings.is_sqlite:
         raise fail("--workers > 1 needs PostgreSQL (FIELDCRM_DATABASE_URL); SQLite serves one worker")
     engine = ready_engine(settings, migrate=migrate)
-    from server.app import create_app  # the whole app; imported only when serving keeps `--help` fast
+    from server.app import served_app  # the whole app; imported only when serving keeps `--help` fast
 
     if workers > 1:
         uvicorn.run("server.asgi:app", host=host, port=port, workers=workers, log_level="warning")
     else:
-        uvicorn.run(create_app(settings, engine), host=host, port=port, log_level="warning")
+        uvicorn.run(served_app(settings, engine), host=host, port=port, log_level="warning")
 
 
 def scheduler(migrate: bool = typer.Option(False, "--migrate")) -> None:
