@@ -33,6 +33,7 @@ from server.ingest.matching import match_recordings
 from server.ingest.numbers import excluded_numbers, normalised
 from server.ingest.persist import insert_columns, insert_new, insert_rows
 from server.ingest.records import DeviceRecord, parse_batch
+from server.ingest.refresh import refresh_changed
 from server.ingest.sources import Source
 from server.logs import get_logger, log_event
 
@@ -330,9 +331,16 @@ def ingest_batch(
     stored: list[Mapping[str, Any]] = []
     linked: list[Mapping[str, Any]] = []
     customers: list[tuple[int, ...]] = []
+    resent = [_RowView(columns, position) for position, row_id in enumerate(ids) if row_id is None]
+    refreshed = refresh_changed(session, source.model.__table__, ctx.device_id, resent, source.refreshed)
     for position, (item, row_id) in enumerate(zip(kept, ids, strict=True)):
         if row_id is None:
-            results[item.index] = record_result(item.index, item.record.source_id, "duplicate")
+            if item.key in refreshed:
+                results[item.index] = record_result(
+                    item.index, item.record.source_id, "accepted", id=refreshed[item.key], updated=True
+                )
+            else:
+                results[item.index] = record_result(item.index, item.record.source_id, "duplicate")
             continue
         results[item.index] = record_result(item.index, item.record.source_id, "accepted", id=row_id)
         row = _RowView(columns, position)

@@ -233,6 +233,10 @@ class RecordResult(BaseModel):
     source_id: int | None = Field(description="The record's source_id, when it could be read.")
     status: Status
     id: int | None = Field(default=None, description="Server id of the stored row (accepted only).")
+    updated: bool | None = Field(
+        default=None,
+        description="A re-sent record whose state changed on the phone (an SMS sent since) updated its stored row.",
+    )
     reason: str | None = Field(default=None, description="Why the record was rejected.")
     field: str | None = Field(default=None, description="Which field was wrong.")
 

@@ -24,6 +24,8 @@ class Source:
     key_parts: Callable[[Any], tuple[object, ...]]
     fields: tuple[tuple[str, Getter], ...]  # the table's own columns and how a record gives each
     text_column: str | None = None  # scanned by the keyword rules
+    # Columns the phone changes in place (not in the key): a re-sent record updates them.
+    refreshed: tuple[str, ...] = ()
     matches_recordings: bool = False
 
 
@@ -72,6 +74,7 @@ SMS = Source(
     key_parts=lambda rec: (epoch_ms(rec.occurred_at), rec.address, rec.body),
     fields=_SMS_FIELDS,
     text_column="body",
+    refreshed=("type", "type_code", "status", "error_code", "sent_at"),
 )
 
 CALLS = Source(

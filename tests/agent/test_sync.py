@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from capture import RECORDING_EXTENSIONS
-from crm.communications import Recording
+from crm.communications import CapturedSms, Recording
 from crm.devices import Device
 from device_agent.agent import Agent
 from device_agent.collect.context import Outcome
@@ -230,6 +230,9 @@ def test_sms_on_their_way_are_read_again_until_they_settle(
     assert again.uploaded["sms"] == 3  # both new versions and the new message
     assert agent.store.watermark(phone.serial, "sms")["watch"] == {str(failing): "5"}  # a failed one may be retried
     assert agent.store.watermark(phone.serial, "sms")["id"] == newer
+    session.expire_all()
+    types = {row.source_id: (row.type, row.error_code) for row in session.exec(select(CapturedSms))}
+    assert (types[sending], types[failing]) == (("sent", 0), ("failed", 1))  # the server applied them
 
     week = phone.advance(8 * 86400)  # a week later the failed message is left as it is
     settled = sync_phone(agent, phone.address)

@@ -249,3 +249,26 @@ def test_concurrent_identical_batches_store_each_record_once(
     linked_calls = session.exec(select(CapturedCall).where(CapturedCall.customer_id == customer.id)).all()
     assert len(linked_calls) == 4  # 501, 506, 507, 508 are with 138 1234 5678
     assert events == 300 + len(linked_calls)  # each linked record projected once
+
+
+def test_resent_sms_that_left_the_outbox_updates_its_stored_row(
+    client: TestClient, world: World, session: Session
+) -> None:
+    at = ago(hours=2)
+    queued = sms(41, "13812345678", "报价单已发送", at, type_code=4)
+    first = client.post("/api/v1/ingest/sms", json={"records": [queued]}, headers=world.device_headers).json()
+    row_id = first["results"][0]["id"]
+    timeline_before = _count(session, TimelineEvent)
+
+    sent = sms(41, "13812345678", "报价单已发送", at, type_code=2, status=0)
+    body = client.post("/api/v1/ingest/sms", json={"records": [sent]}, headers=world.device_headers).json()
+    assert body["results"] == [
+        {"index": 0, "source_id": 41, "status": "accepted", "id": row_id, "updated": True}
+    ]
+    session.expire_all()
+    stored = session.get(CapturedSms, row_id)
+    assert (stored.type, stored.type_code, stored.status, stored.direction) == ("sent", 2, 0, "outgoing")
+    assert _count(session, CapturedSms) == 1 and _count(session, TimelineEvent) == timeline_before
+
+    again = client.post("/api/v1/ingest/sms", json={"records": [sent]}, headers=world.device_headers).json()
+    assert again["results"][0]["status"] == "duplicate" and "updated" not in again["results"][0]
