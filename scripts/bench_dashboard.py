@@ -50,7 +50,7 @@ from crm.pipeline import Opportunity, StageChange, default_pipeline, stages_of
 from crm.tickets import Ticket
 from crm.timeline import TimelineEvent
 from lbs.cells import cell_of
-from server.app import create_app
+from server.app import served_app
 from server.auth.models import TokenKind
 from server.auth.secrets import hash_password
 from server.auth.service import issue_user_token
@@ -528,7 +528,7 @@ def main() -> None:
     settings = Settings(
         dev_mode=True, data_dir=folder, database_url=url, tracking_hours="always", tracking_days="1-7"
     )
-    app = create_app(settings, engine)
+    app = served_app(settings, engine)  # as `fieldcrm serve` runs it: frozen out of the GC
     with Session(engine) as session:
         tokens = {
             name: issue_user_token(
