@@ -296,6 +296,25 @@ def capture_alone(agent: Agent, server: Server, phone: Served) -> float:
     return time.perf_counter() - started
 
 
+def capture_pairs(rounds: int, adb_port: int, phone: Served, work: Path, cpu: Cpu) -> list[tuple[float, str]]:
+    """Baseline and capture alone back to back, ``rounds`` times: each capture's ratio to the baseline measured
+    just before it (on a shared machine the load moves from one minute to the next), and the CPU line of the
+    capture. Each capture starts from an empty agent state; the server is never reached."""
+    pairs = []
+    for i in range(rounds):
+        baseline = adb_baseline(adb_port, phone, work / f"pair-{i}")
+        agent = Agent.open(AgentSettings(server_url="http://127.0.0.1:9", state_dir=work / f"pair-agent-{i}",
+                                         adb_port=adb_port, min_free_bytes=0, max_attempts=1))
+        agent.credentials.put(DeviceCredential(phone.serial, 0, "fcd_unused"))
+        started = time.perf_counter()
+        result, line = cpu.measure(lambda agent=agent: sync_phone(agent, phone.address).result)
+        assert result == "server", result
+        pairs.append(((time.perf_counter() - started) / baseline, line))
+        shutil.rmtree(work / f"pair-{i}")
+        shutil.rmtree(work / f"pair-agent-{i}")
+    return pairs
+
+
 def upload_alone(agent: Agent, phone: Served, kinds: tuple[str, ...] | None = None) -> float:
     """The second half: the upload of that outbox alone (only ``kinds`` when given)."""
     started = time.perf_counter()
@@ -310,6 +329,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--rounds", type=int, default=3, help="capture-alone runs, each next to its own baseline")
     parser.add_argument("--phones", type=int, default=None, help="phones synced at once (0: skip that part)")
     args = parser.parse_args()
     sms, calls, recordings = (2_000, 1_000, 30) if args.quick else (20_000, 10_000, 300)
@@ -358,6 +378,7 @@ def main() -> None:
         capture_only, capture_cpu = cpu.measure(lambda: capture_alone(split, servers[1], phone))
         records_only, records_cpu = cpu.measure(lambda: upload_alone(split, phone, RECORD_KINDS))
         files_only, files_cpu = cpu.measure(lambda: upload_alone(split, phone))
+        pairs = sorted(capture_pairs(args.rounds, adb_port, phone, work, cpu))
         rows += [
             ("adb pull + content query (baseline)", f"{baseline:.1f} s", f"{size / 2**20:.0f} MB on the phone", "",
              baseline_cpu),
@@ -366,6 +387,9 @@ def main() -> None:
             ("  capture done after", f"{captured:.1f} s", f"{captured / baseline:.2f}× baseline", "", ""),
             ("capture alone (server unreachable)", f"{capture_only:.1f} s", f"{capture_only / baseline:.2f}× baseline",
              "", capture_cpu),
+            (f"  {args.rounds} more, each next to its own baseline", "",
+             f"{pairs[len(pairs) // 2][0]:.2f}× median ({pairs[0][0]:.2f}–{pairs[-1][0]:.2f}×)", "",
+             pairs[len(pairs) // 2][1]),
             ("upload alone (outbox → server)", f"{records_only + files_only:.1f} s", "", "", ""),
             ("  records (contacts, SMS, calls, location)", f"{records_only:.1f} s",
              f"{sum(report.uploaded.get(k, 0) for k in RECORD_KINDS) / records_only:,.0f} records/s", "", records_cpu),
