@@ -86,7 +86,8 @@ class SyncSession:
         """Acknowledge what has arrived at once (Linux): the adb server holds a small answer back (Nagle)
         until the bytes before it are acknowledged, which the host would otherwise delay by up to 40 ms."""
         if hasattr(socket, "TCP_QUICKACK"):
-            self._conn.conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+            with contextlib.suppress(OSError):  # only a delay is at stake
+                self._conn.conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
 
     def _read(self, n: int) -> bytes:
         return bytes(self._take(n))
