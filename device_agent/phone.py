@@ -111,29 +111,27 @@ class Phone:
                 files.append(entry)
         return files
 
-    def stat(self, path: str) -> RemoteFile | None:
-        with self._adb("sync STAT"):
-            entry = self._session().stat(path)
-        return None if entry is None else RemoteFile(path, entry.size, entry.mtime, stat.S_ISDIR(entry.mode))
-
-    def pull(self, path: str, out: BinaryIO, on_chunk: Callable[[bytes], None] | None = None) -> int | None:
-        """Stream a file into ``out``; ``None`` when the phone refuses it (e.g. deleted meanwhile).
+    def pull(self, path: str, out: BinaryIO, on_chunk: Callable[[bytearray], None] | None = None
+             ) -> tuple[int, RemoteFile | None] | None:
+        """Stream a file into ``out``: its byte count and its ``STAT`` after the last byte (``None`` when it
+        was gone by then); ``None`` when the phone refuses the file (e.g. deleted meanwhile).
 
         A broken link raises :class:`DeviceGone`.
         """
 
-        def write(chunk: bytes) -> None:
+        def write(chunk: bytearray) -> None:
             out.write(chunk)
             if on_chunk is not None:
                 on_chunk(chunk)
 
         try:
             with self._adb(f"pull of {path}"):
-                return self._session().recv(path, write)
+                size, entry = self._session().recv(path, write)
         except DeviceGone as exc:
             if isinstance(exc.__cause__, SyncFailed):
                 return None
             raise
+        return size, None if entry is None else RemoteFile(path, entry.size, entry.mtime, stat.S_ISDIR(entry.mode))
 
     def push_bytes(self, data: bytes, path: str) -> None:
         with self._adb(f"push to {path}"):

@@ -273,8 +273,9 @@ def report_presence(agent: Agent, adb_serial: str, state: str) -> bool:
         return False
 
 
-def upload_pending(agent: Agent, device: str) -> SyncReport:
-    """Upload what the outbox holds for a phone without touching the phone (e.g. before decommission)."""
+def upload_pending(agent: Agent, device: str, kinds: tuple[str, ...] | None = None) -> SyncReport:
+    """Upload what the outbox holds for a phone (only ``kinds`` when given) without touching the phone
+    (e.g. before decommission)."""
     report = SyncReport(adb_serial="", device=device)
     credential = agent.credentials.get(device)
     if credential is None:
@@ -284,7 +285,7 @@ def upload_pending(agent: Agent, device: str) -> SyncReport:
         uploader = Uploader(api, agent.store, device, credential.token, batch_size=agent.settings.batch_size,
                             chunk_bytes=agent.settings.chunk_bytes, file_workers=agent.settings.upload_workers)
         try:
-            uploader.drain()
+            uploader.drain() if kinds is None else uploader.drain(kinds)
         except (ServerError, NotEnrolled) as exc:
             report.result, report.message = "server", str(exc)
         report.uploaded, report.rejected = uploader.done.sent, uploader.done.rejected

@@ -27,9 +27,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import adbutils
@@ -51,6 +53,7 @@ from device_agent.simulator.core import PhoneCore  # noqa: E402
 from device_agent.simulator.fleet import generate_fleet  # noqa: E402
 from device_agent.simulator.generate import generate_phone  # noqa: E402
 from device_agent.sync import SyncReport, sync_many, sync_phone, upload_pending  # noqa: E402
+from device_agent.uploader import RECORD_KINDS  # noqa: E402
 from server.auth.models import TokenKind  # noqa: E402
 from server.auth.secrets import hash_password  # noqa: E402
 from server.auth.service import issue_user_token  # noqa: E402
@@ -62,6 +65,45 @@ TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2025, 3, 12, 18, 0, tzinfo=TZ)
 WAV_BYTES_PER_S = 32_000  # 16 kHz, 16-bit mono
 console = Console()
+T = TypeVar("T")
+
+
+class Cpu:
+    """CPU seconds (user + system) of this process (the agent), the adb CLI children, and the other
+    processes of the run, read from ``/proc``: what each side spent during a measured phase."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+
+    def sample(self) -> dict[str, float]:
+        own = os.times()
+        sample = {"agent": own.user + own.system, "adb cli": own.children_user + own.children_system}
+        for name, pid in self.pids.items():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            sample[name] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return sample
+
+    def measure(self, work: Callable[[], T]) -> tuple[T, str]:
+        """``work()`` and a line: CPU seconds per process during it, and the load average before it."""
+        load = os.getloadavg()[0]
+        before = self.sample()
+        value = work()
+        after = self.sample()
+        spent = {k: after[k] - before[k] for k in after if after[k] - before[k] >= 0.005}
+        return value, ", ".join(f"{k} {v:.2f}" for k, v in spent.items()) + f" CPU s; load {load:.1f}"
+
+
+def adb_server_pid(port: int) -> int:
+    """The adb server listening on ``port`` (``adb -L tcp:PORT fork-server …``)."""
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                args = (proc / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"fork-server" in args and f"tcp:{port}".encode() in args:
+                return int(proc.name)
+    raise SystemExit(f"no adb server on port {port}")
 
 
 def free_port() -> int:
@@ -244,19 +286,42 @@ def warm(agent: Agent, server: Server, phone: Served) -> float:
     return timed_sync(agent, phone.address)[0]
 
 
-def split_phases(agent: Agent, server: Server, phone: Served) -> tuple[float, float]:
-    """The same sync in two halves, on a server of its own: capture into the outbox with the server
-    unreachable, then the upload of that outbox alone."""
+def capture_alone(agent: Agent, server: Server, phone: Served) -> float:
+    """The sync's first half, on a server of its own: capture into the outbox with the server unreachable."""
     enrol(agent, phone, server.admin_token)
     agent.settings.server_url, agent.settings.max_attempts = "http://127.0.0.1:9", 1
     started = time.perf_counter()
     assert sync_phone(agent, phone.address).result == "server"
-    capture = time.perf_counter() - started
     agent.settings.server_url, agent.settings.max_attempts = server.base, 8
+    return time.perf_counter() - started
+
+
+def capture_pairs(rounds: int, adb_port: int, phone: Served, work: Path, cpu: Cpu) -> list[tuple[float, str]]:
+    """Baseline and capture alone back to back, ``rounds`` times: each capture's ratio to the baseline measured
+    just before it (on a shared machine the load moves from one minute to the next), and the CPU line of the
+    capture. Each capture starts from an empty agent state; the server is never reached."""
+    pairs = []
+    for i in range(rounds):
+        baseline = adb_baseline(adb_port, phone, work / f"pair-{i}")
+        agent = Agent.open(AgentSettings(server_url="http://127.0.0.1:9", state_dir=work / f"pair-agent-{i}",
+                                         adb_port=adb_port, min_free_bytes=0, max_attempts=1))
+        agent.credentials.put(DeviceCredential(phone.serial, 0, "fcd_unused"))
+        started = time.perf_counter()
+        result, line = cpu.measure(lambda agent=agent: sync_phone(agent, phone.address).result)
+        assert result == "server", result
+        pairs.append(((time.perf_counter() - started) / baseline, line))
+        shutil.rmtree(work / f"pair-{i}")
+        shutil.rmtree(work / f"pair-agent-{i}")
+    return pairs
+
+
+def upload_alone(agent: Agent, phone: Served, kinds: tuple[str, ...] | None = None) -> float:
+    """The second half: the upload of that outbox alone (only ``kinds`` when given)."""
     started = time.perf_counter()
-    flushed = upload_pending(agent, phone.serial)
-    assert flushed.result == "ok" and not flushed.pending, flushed
-    return capture, time.perf_counter() - started
+    flushed = upload_pending(agent, phone.serial, kinds)
+    assert flushed.result == "ok", flushed
+    assert kinds is not None or not flushed.pending, flushed
+    return time.perf_counter() - started
 
 
 def main() -> None:
@@ -264,10 +329,11 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--phones", type=int, default=None)
+    parser.add_argument("--rounds", type=int, default=3, help="capture-alone runs, each next to its own baseline")
+    parser.add_argument("--phones", type=int, default=None, help="phones synced at once (0: skip that part)")
     args = parser.parse_args()
     sms, calls, recordings = (2_000, 1_000, 30) if args.quick else (20_000, 10_000, 300)
-    fleet_size = args.phones or (5 if args.quick else 20)
+    fleet_size = args.phones if args.phones is not None else (5 if args.quick else 20)
     cache = Path(tempfile.gettempdir()) / "fieldcrm-bench-agent"
     cache.mkdir(exist_ok=True)
 
@@ -279,7 +345,7 @@ def main() -> None:
     subprocess.run([adbutils.adb_path(), "-P", str(adb_port), "start-server"], check=True, capture_output=True)
     client = adbutils.AdbClient(port=adb_port)
     sims: list[SimProcess] = []
-    rows: list[tuple[str, str, str, str]] = []
+    rows: list[tuple[str, str, str, str, str]] = []
     try:
         shutil.copytree(template, work / "big" / "phone-01")
         sims.append(SimProcess(work / "big"))
@@ -293,41 +359,60 @@ def main() -> None:
         for p in (phone, *small, spare):
             client.connect(p.address, timeout=10)
         size = sum(p.stat().st_size for p in (work / "big" / "phone-01" / "fs").rglob("*") if p.is_file())
-        baseline = min(adb_baseline(adb_port, phone, work / f"pulled-{i}") for i in range(2))
+        cpu = Cpu({"server": servers[0].process.pid, "phone": sims[0].process.pid,
+                   "adb server": adb_server_pid(adb_port)})
+        baseline, baseline_cpu = min(cpu.measure(lambda i=i: adb_baseline(adb_port, phone, work / f"pulled-{i}"))
+                                     for i in range(2))
 
         agent = new_agent(work / "agent-a", servers[0], adb_port, parallel=max(fleet_size, 4))
         cold = warm(agent, servers[0], spare)
         enrol(agent, phone, servers[0].admin_token)
-        first, captured, report = timed_sync(agent, phone.address)
+        (first, captured, report), first_cpu = cpu.measure(lambda: timed_sync(agent, phone.address))
         assert report.result == "ok", report
-        second, _, again = timed_sync(agent, phone.address)
+        (second, _, again), second_cpu = cpu.measure(lambda: timed_sync(agent, phone.address))
         assert again.result == "ok" and not {k for k in again.uploaded if k in ("sms", "calls", "recording")}
 
         split = new_agent(work / "agent-b", servers[1], adb_port)
         warm(split, servers[1], spare)
-        capture_only, upload_only = split_phases(split, servers[1], phone)
+        cpu.pids["server"] = servers[1].process.pid
+        capture_only, capture_cpu = cpu.measure(lambda: capture_alone(split, servers[1], phone))
+        records_only, records_cpu = cpu.measure(lambda: upload_alone(split, phone, RECORD_KINDS))
+        files_only, files_cpu = cpu.measure(lambda: upload_alone(split, phone))
+        pairs = sorted(capture_pairs(args.rounds, adb_port, phone, work, cpu))
         rows += [
-            ("adb pull + content query (baseline)", f"{baseline:.1f} s", f"{size / 2**20:.0f} MB on the phone", ""),
-            ("first full sync (capture + upload)", f"{first:.1f} s", f"{first / baseline:.2f}× baseline", "≤ 1.5×"),
-            ("  capture done after", f"{captured:.1f} s", f"{captured / baseline:.2f}× baseline", ""),
+            ("adb pull + content query (baseline)", f"{baseline:.1f} s", f"{size / 2**20:.0f} MB on the phone", "",
+             baseline_cpu),
+            ("first full sync (capture + upload)", f"{first:.1f} s", f"{first / baseline:.2f}× baseline", "≤ 1.5×",
+             first_cpu),
+            ("  capture done after", f"{captured:.1f} s", f"{captured / baseline:.2f}× baseline", "", ""),
             ("capture alone (server unreachable)", f"{capture_only:.1f} s", f"{capture_only / baseline:.2f}× baseline",
-             ""),
-            ("upload alone (outbox → server)", f"{upload_only:.1f} s", f"{size / 2**20 / upload_only:.0f} MB/s", ""),
-            ("second sync, nothing new", f"{second:.2f} s", "", "< 1 s"),
+             "", capture_cpu),
+            (f"  {args.rounds} more, each next to its own baseline", "",
+             f"{pairs[len(pairs) // 2][0]:.2f}× median ({pairs[0][0]:.2f}–{pairs[-1][0]:.2f}×)", "",
+             pairs[len(pairs) // 2][1]),
+            ("upload alone (outbox → server)", f"{records_only + files_only:.1f} s", "", "", ""),
+            ("  records (contacts, SMS, calls, location)", f"{records_only:.1f} s",
+             f"{sum(report.uploaded.get(k, 0) for k in RECORD_KINDS) / records_only:,.0f} records/s", "", records_cpu),
+            ("  then recordings and device status", f"{files_only:.1f} s", f"{size / 2**20 / files_only:.0f} MB/s", "",
+             files_cpu),
+            ("second sync, nothing new", f"{second:.2f} s", "", "< 1 s", second_cpu),
         ]
 
-        for p in small:
-            enrol(agent, p, servers[0].admin_token)
-        started = time.perf_counter()
-        reports = sync_many(agent, [p.address for p in small])
-        together = time.perf_counter() - started
-        records = sum(r.uploaded.get("sms", 0) + r.uploaded.get("calls", 0) for r in reports)
-        files = sum(r.uploaded.get("recording", 0) for r in reports)
-        ok = sum(r.result == "ok" for r in reports)
-        rows.append((f"{fleet_size} phones at once ({os.cpu_count()} cores)", f"{together:.1f} s",
-                     f"{ok}/{fleet_size} ok, {records} records, {files} recordings", ""))
-        rows.append(("  one of them alone (first sync, cold server)", f"{cold:.1f} s", "", ""))
-        rows += [(f"  {r.adb_serial}: {r.result}", "", r.message[:60], "") for r in reports if r.result != "ok"]
+        if small:
+            for p in small:
+                enrol(agent, p, servers[0].admin_token)
+            cpu.pids = {"server": servers[0].process.pid, "phones": sims[1].process.pid,
+                        "adb server": cpu.pids["adb server"]}
+            started = time.perf_counter()
+            reports, fleet_cpu = cpu.measure(lambda: sync_many(agent, [p.address for p in small]))
+            together = time.perf_counter() - started
+            records = sum(r.uploaded.get("sms", 0) + r.uploaded.get("calls", 0) for r in reports)
+            files = sum(r.uploaded.get("recording", 0) for r in reports)
+            ok = sum(r.result == "ok" for r in reports)
+            rows.append((f"{fleet_size} phones at once ({os.cpu_count()} cores)", f"{together:.1f} s",
+                         f"{ok}/{fleet_size} ok, {records} records, {files} recordings", "", fleet_cpu))
+            rows.append(("  one of them alone (first sync, cold server)", f"{cold:.1f} s", "", "", ""))
+            rows += [(f"  {r.adb_serial}: {r.result}", "", r.message[:60], "", "") for r in reports if r.result != "ok"]
     finally:
         for sim in sims:
             sim.stop()
@@ -337,7 +422,7 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
     table = Table(title=f"Device agent ({sms} SMS, {calls} calls, {recordings} recordings)")
-    for column in ("measure", "time", "compared", "target"):
+    for column in ("measure", "time", "compared", "target", "CPU during it"):
         table.add_column(column)
     for row in rows:
         table.add_row(*row)

@@ -62,7 +62,7 @@ def _pull(ctx: SyncContext, remote: RemoteFile) -> tuple[Path, str] | None:
     digest = hashlib.sha256()
     try:
         with open(part, "wb") as out:
-            size = ctx.phone.pull(remote.path, out, digest.update)
+            pulled = ctx.phone.pull(remote.path, out, digest.update)
     except OSError as exc:
         part.unlink(missing_ok=True)
         if exc.errno in _DISK_ERRORS:
@@ -71,7 +71,7 @@ def _pull(ctx: SyncContext, remote: RemoteFile) -> tuple[Path, str] | None:
     except DeviceGone:
         part.unlink(missing_ok=True)
         raise
-    after = ctx.phone.stat(remote.path) if size is not None else None
+    size, after = pulled if pulled is not None else (None, None)
     if size != remote.size or after is None or (after.size, after.mtime) != (remote.size, remote.mtime):
         part.unlink(missing_ok=True)
         return None

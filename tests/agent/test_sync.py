@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -239,3 +240,41 @@ def test_sms_on_their_way_are_read_again_until_they_settle(
     assert settled.uploaded.get("sms", 0) == week.sms
     assert "watch" not in agent.store.watermark(phone.serial, "sms")
     assert server_counts(session)["sms"] == len(phone.state.sms)
+
+
+def test_a_recording_that_changes_during_its_pull_waits_for_the_next_sync(
+    agent: Agent, new_phone: Callable[..., SimulatedPhone], enrol: Callable, session: Session
+) -> None:
+    phone = new_phone("xiaomi", 1)
+    enrol(phone)
+    recordings = ["/sdcard/" + name for name in phone_files(phone)
+                  if Path(name).suffix.lower() in RECORDING_EXTENSIONS]
+    parts = {hashlib.sha256(path.encode()).hexdigest()[:32] + ".part": path for path in recordings}
+    staging = agent.settings.staging_dir / phone.serial
+    phone.faults.link_rate = 5_000  # bytes/s: the first recording (3-8 KB) takes about a second to arrive
+    changed: list[str] = []
+
+    def change_the_first_file_pulled() -> None:
+        deadline = time.monotonic() + 60
+        while not changed and time.monotonic() < deadline:
+            pulling = [parts[p.name] for p in staging.glob("*.part") if p.name in parts]
+            if pulling:
+                path = pulling[0]
+                phone.core.fs.write_bytes(path, phone.core.fs.read_bytes(path) + b"\0" * 4096)
+                changed.append(path)
+                phone.faults.link_rate = None
+            time.sleep(0.005)
+
+    watcher = threading.Thread(target=change_the_first_file_pulled)
+    watcher.start()
+    first = sync_phone(agent, phone.address)
+    watcher.join()
+    assert changed and first.result == "ok", first
+    detail = next(s for s in first.sources if s.source == "recordings").detail
+    assert detail.startswith("1 file(s) changing"), detail
+    assert server_counts(session)["recordings"] == len(recordings) - 1
+
+    assert sync_phone(agent, phone.address).uploaded.get("recording") == 1
+    stored = {r.file_name: r.sha256 for r in session.exec(select(Recording))}
+    name = Path(changed[0]).name
+    assert stored[name] == hashlib.sha256(phone.core.fs.read_bytes(changed[0])).hexdigest()
