@@ -26,6 +26,8 @@ from adbutils.errors import AdbError
 #: Bytes read from the connection at most per call, and handed to ``write`` at least per call (but the last).
 BLOCK = 1 << 20
 _U32 = struct.Struct("<I")
+#: Whether the host can acknowledge received bytes at once, so that a pull's STAT may ride with its RECV.
+QUICK_ACK = hasattr(socket, "TCP_QUICKACK")
 
 
 class SyncFailed(AdbError):
@@ -83,11 +85,10 @@ class SyncSession:
         return view
 
     def _ack_now(self) -> None:
-        """Acknowledge what has arrived at once (Linux): the adb server holds a small answer back (Nagle)
+        """Acknowledge what has arrived at once: the adb server holds a small answer back (Nagle)
         until the bytes before it are acknowledged, which the host would otherwise delay by up to 40 ms."""
-        if hasattr(socket, "TCP_QUICKACK"):
-            with contextlib.suppress(OSError):  # only a delay is at stake
-                self._conn.conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+        with contextlib.suppress(OSError):  # only a delay is at stake
+            self._conn.conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
 
     def _read(self, n: int) -> bytes:
         return bytes(self._take(n))
@@ -128,7 +129,10 @@ class SyncSession:
 
         A file the phone refuses raises :class:`SyncFailed`; the phone then ends the session.
         """
-        self._conn.conn.sendall(self._request(b"RECV", path) + self._request(b"STAT", path))
+        # Where the host cannot acknowledge at once (TCP_QUICKACK is Linux's), the STAT goes after
+        # the last byte instead: its request carries the acknowledgement the answer waits for.
+        request = self._request(b"RECV", path)
+        self._conn.conn.sendall(request + self._request(b"STAT", path) if QUICK_ACK else request)
         total = 0
         piece = bytearray()
         while True:
@@ -144,7 +148,10 @@ class SyncSession:
                 self._take(4)
                 if piece:
                     write(piece)
-                self._ack_now()
+                if QUICK_ACK:
+                    self._ack_now()
+                else:
+                    self._conn.conn.sendall(self._request(b"STAT", path))
                 return total, self._stat_answer(path)
             elif tag == b"FAIL":
                 raise self._fail(path)
