@@ -23,8 +23,8 @@ def test_a_pull_returns_the_bytes_and_the_files_stat(
     session = SyncSession(adb_server.client, device.serial)
     try:
         for path, data in blobs.items():
-            pieces: list[bytes] = []
-            total, entry = session.recv(path, lambda piece: pieces.append(bytes(piece)))
+            pieces: list[bytearray] = []
+            total, entry = session.recv(path, pieces.append)
             assert total == len(data) and b"".join(pieces) == data
             assert entry is not None and entry.size == len(data)
     finally:
