@@ -36,6 +36,7 @@ from crm.communications import CapturedCall, CapturedSms
 from crm.customers import Customer
 from crm.locations import Checkin
 from crm.org import Division, User
+from crm.rows import column_rows
 from crm.timeline import TimelineEvent
 from crm.types import UTCDateTime
 
@@ -289,7 +290,7 @@ def rolled_totals(
     covered = select(RepActivityRollup.day, *(cast(null(), Integer) for _ in range(5))).where(current)
     totals: dict[int, Totals] = {}
     days_covered: set[date] = set()
-    for day, user_id, calls, talk, sms, visits in session.execute(union_all(per_rep, covered)):
+    for day, user_id, calls, talk, sms, visits in column_rows(session, union_all(per_rep, covered)):
         if user_id is None:
             days_covered.add(day)
         else:

@@ -19,6 +19,7 @@ from crm.customers import Customer
 from crm.money import ZERO, money, money_sum
 from crm.org import Role, User
 from crm.pipeline import Opportunity, OpportunityStatus
+from crm.rows import column_rows
 from crm.sales_docs import Payment
 from crm.timeline import TimelineEvent
 from crm.types import utcnow
@@ -90,14 +91,14 @@ def _live_activity(
         .where(CapturedCall.occurred_at >= start, CapturedCall.occurred_at < end)
         .group_by(CapturedCall.rep_user_id)
     )
-    for user_id, count, seconds in session.execute(calls):
+    for user_id, count, seconds in column_rows(session, calls):
         totals[user_id].calls, totals[user_id].talk_time_s = count, int(seconds)
     sms = (
         scope(select(CapturedSms.rep_user_id, func.count()), actor, CapturedSms)
         .where(CapturedSms.occurred_at >= start, CapturedSms.occurred_at < end)
         .group_by(CapturedSms.rep_user_id)
     )
-    for user_id, count in session.execute(sms):
+    for user_id, count in column_rows(session, sms):
         totals[user_id].sms = count
     visits = scope(
         select(TimelineEvent.actor_user_id, TimelineEvent.customer_id, TimelineEvent.occurred_at),
@@ -109,7 +110,7 @@ def _live_activity(
         TimelineEvent.occurred_at < end,
     )
     seen: dict[int, set[tuple[int, date]]] = defaultdict(set)
-    for user_id, customer_id, at in session.execute(visits):
+    for user_id, customer_id, at in column_rows(session, visits):
         if user_id is not None:
             seen[user_id].add((customer_id, at.astimezone(tz).date()))
     return totals, seen
@@ -127,7 +128,7 @@ def rep_stats(
     from the rows; a rep's own figures are always counted from the rows (what a rep sees of
     visits depends on which customers are theirs now)."""
     stats: dict[int, RepStats] = {}
-    visible = set(session.scalars(scope(select(User.id), actor, User)))
+    visible = {user_id for (user_id,) in column_rows(session, scope(select(User.id), actor, User))}
 
     def get(user_id: int | None) -> RepStats | None:
         if user_id is None or user_id not in visible:
@@ -160,7 +161,7 @@ def rep_stats(
         .where(Customer.created_at >= start, Customer.created_at < end, Customer.merged_into_id.is_(None))
         .group_by(Customer.created_by_user_id)
     )
-    for user_id, count in session.execute(created):
+    for user_id, count in column_rows(session, created):
         if (row := get(user_id)) is not None:
             row.new_customers = count
     won = (
@@ -172,7 +173,7 @@ def rep_stats(
         )
         .group_by(Opportunity.owner_id)
     )
-    for user_id, count, amount in session.execute(won):
+    for user_id, count, amount in column_rows(session, won):
         if (row := get(user_id)) is not None:
             row.deals_won, row.won_amount = count, money(amount)
     start_day, end_day = start.astimezone(tz).date(), end.astimezone(tz).date()
@@ -181,7 +182,7 @@ def rep_stats(
         .where(Payment.received_on >= start_day, Payment.received_on < end_day)
         .group_by(Payment.owner_id)
     )
-    for user_id, amount in session.execute(paid):
+    for user_id, amount in column_rows(session, paid):
         if (row := get(user_id)) is not None:
             row.revenue = money(amount)
     return stats

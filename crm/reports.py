@@ -14,6 +14,7 @@ from crm.actors import acting_division
 from crm.money import ZERO, money, money_sum
 from crm.org import User
 from crm.pipeline import Opportunity, OpportunityStatus, StageChange, default_pipeline, stages_of
+from crm.rows import column_rows
 from crm.sales_docs import AgeingRow, receivables_ageing
 from crm.schemas import View
 
@@ -54,7 +55,8 @@ def funnel(
     stages = [s for s in stages_of(session, pipeline.id) if not s.is_lost]  # type: ignore[arg-type]
     if not stages:
         return []
-    open_rows = session.execute(
+    open_rows = column_rows(
+        session,
         scope(select(Opportunity.stage_id, func.count(), money_sum(Opportunity.amount)), actor, Opportunity)
         .where(Opportunity.pipeline_id == pipeline.id, Opportunity.status == OpportunityStatus.open)
         .group_by(Opportunity.stage_id)
@@ -80,7 +82,7 @@ def funnel(
         .subquery()
     )
     reached_at = dict(
-        session.execute(select(furthest.c.furthest, func.count()).group_by(furthest.c.furthest)).all()
+        column_rows(session, select(furthest.c.furthest, func.count()).group_by(furthest.c.furthest))
     )
     rows = []
     for stage in stages:
@@ -102,7 +104,8 @@ def funnel(
 
 
 def win_rate(session: Session, *, actor: User, start: datetime, end: datetime) -> WinRate:
-    rows = session.execute(
+    rows = column_rows(
+        session,
         scope(select(Opportunity.status, func.count(), money_sum(Opportunity.amount)), actor, Opportunity)
         .where(
             Opportunity.status.in_((OpportunityStatus.won, OpportunityStatus.lost)),

@@ -20,6 +20,7 @@ from crm.config_audit import audit_config
 from crm.errors import DomainError
 from crm.money import MONEY, money
 from crm.org import User
+from crm.rows import column_rows
 from crm.schemas import Input, View
 from crm.types import UTCDateTime
 
@@ -188,8 +189,8 @@ def leaderboard(
     stats = rep_stats(session, actor=ranking_viewer(actor), start=start, end=end, zone=zone)
     names = {  # columns, not User objects: a leaderboard may have thousands of reps
         uid: display or username
-        for uid, display, username in session.exec(
-            select(User.id, User.display_name, User.username).where(User.id.in_(list(stats)))
+        for uid, display, username in column_rows(
+            session, select(User.id, User.display_name, User.username).where(User.id.in_(list(stats)))
         )
     }
     ordered = sorted(stats.values(), key=lambda s: (-getattr(s, sort), s.user_id))

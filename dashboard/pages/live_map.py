@@ -25,7 +25,7 @@ from dashboard.nav import MANAGERS
 from dashboard.web import render
 from lbs.coords import CoordSystem, convert_many
 from server.deps import SessionDep, SettingsDep
-from server.locations.positions import Freshness, LiveRep, Motion, live_reps
+from server.locations.positions import Freshness, LiveReps, Motion, live_reps
 
 router = APIRouter(include_in_schema=False)
 ManagerUser = Annotated[User, Depends(page_roles(*MANAGERS))]
@@ -86,25 +86,27 @@ LIVE_FIELDS = (
 )
 
 
-def live_payload(reps: list[LiveRep], coords: CoordSystem) -> bytes:
+def live_payload(reps: LiveReps, coords: CoordSystem) -> bytes:
     """Compact JSON of the live reps: one array per rep, times as epoch seconds (the page works out
     ages itself), so that an unchanged fleet gives the same bytes and the same ETag. Built column by
     column (thousands of reps are polled every few seconds)."""
-    positions = [r.position for r in reps]
-    points = [(p.lat, p.lon) for p in positions]
-    shown = points if coords is CoordSystem.WGS84 else convert_many(points, CoordSystem.WGS84, coords)
-    lat_lon = np.round(np.array(shown, dtype=np.float64).reshape(-1, 2), 6)
+    c = reps.columns
+    if coords is CoordSystem.WGS84:
+        lats, lons = c["lat"], c["lon"]
+    else:
+        shown = np.array(convert_many(zip(c["lat"], c["lon"], strict=True), CoordSystem.WGS84, coords))
+        lats, lons = shown.reshape(-1, 2).T.tolist() if len(reps) else ([], [])
     rows = zip(
-        [p.rep_user_id for p in positions],
-        [r.name for r in reps],
-        lat_lon[:, 0].tolist(),
-        lat_lon[:, 1].tolist(),
-        [r.time_us // 1_000_000 for r in reps],
-        [r.freshness for r in reps],
-        [r.motion for r in reps],
-        [None if p.battery_pct is None else round(p.battery_pct) for p in positions],
-        [p.charging for p in positions],
-        [r.visiting_customer_id for r in reps],
+        c["rep_user_id"],
+        reps.names,
+        np.round(np.array(lats, dtype=np.float64), 6).tolist(),
+        np.round(np.array(lons, dtype=np.float64), 6).tolist(),
+        (np.array(reps.time_us, dtype=np.int64) // 1_000_000).tolist(),
+        [f.value for f in reps.freshness],
+        [m.value for m in reps.motion],
+        [None if b is None else round(b) for b in c["battery_pct"]],
+        c["charging"],
+        reps.visiting_customer_id,
         strict=True,
     )
     document = {"coords": coords.value, "fields": LIVE_FIELDS, "reps": list(rows)}

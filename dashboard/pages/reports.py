@@ -20,6 +20,7 @@ from crm.activity_stats import METRICS, ranking_viewer
 from crm.locations import Checkin
 from crm.org import Role, User
 from crm.reports import FunnelStage, summary_report
+from crm.rows import column_rows
 from crm.sales_docs import AgeingRow
 from crm.targets import ProgressRow, Target, leaderboard, target_progress
 from dashboard.auth import page_roles
@@ -42,12 +43,13 @@ BOARD_ROWS = 50
 
 
 def checkins_by_rep(session: Session, actor: User, start: datetime, end: datetime) -> dict[int, int]:
-    rows = session.execute(
+    rows = column_rows(
+        session,
         scope(select(Checkin.rep_user_id, func.count()), actor, Checkin)
         .where(Checkin.occurred_at >= start, Checkin.occurred_at < end)
         .group_by(Checkin.rep_user_id)
     )
-    return dict(rows.all())  # type: ignore[arg-type]
+    return dict(rows)  # type: ignore[arg-type]
 
 
 def has_targets(session: Session, actor: User, month: date) -> bool:
@@ -161,7 +163,7 @@ def reports_page(
     service_metric = metric if metric in METRICS else "visits"
     board = leaderboard(session, actor=user, start=begin, end=finish, sort=service_metric, zone=zone)
     checkins = checkins_by_rep(session, ranking_viewer(user), begin, finish)  # totals of the board's reps
-    rows = [dict(r) | {"checkins": checkins.get(r.user_id, 0)} for r in board]  # fields as they are (no dump)
+    rows = [{**vars(r), "checkins": checkins.get(r.user_id, 0)} for r in board]  # fields as they are (no dump)
     if metric == "checkins":
         rows.sort(key=lambda r: (-r["checkins"], r["user_id"]))
     for rank, row in enumerate(rows, start=1):

@@ -5,10 +5,11 @@ Stored fixes are filtered again with the whole day as context (lbs.trajectory.an
 so a jump decided on the edge of an upload batch is judged with both sides known.
 
 Analysing a day of fixes every few seconds is the costly part of a replay, so the analysed
-track is kept per (rep, day) and reused while the day's stored fixes are the same and the
+track is kept per (rep, day) and reused while the day holds the same stored fixes and the
 filter gives them the same verdicts (a late fix, or time moving on past a fix from the
-future, makes it analyse again). The fixes are read as plain columns and judged on arrays
-to tell.
+future, makes it analyse again). Stored fixes are only ever inserted or deleted, never
+changed, so which fixes a day holds is told by their ids and arrival, read as one aggregate row; only
+a day that changed is read in full and analysed.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import func, type_coerce
+from sqlalchemy import Select, func, type_coerce
 from sqlalchemy.types import NullType
 from sqlmodel import Session, select
 
@@ -31,9 +32,9 @@ from crm.devices import Device
 from crm.errors import NotFound
 from crm.locations import Checkin, LocationDiscard, LocationFix
 from crm.org import User
-from lbs.filtering import FixColumns, FixStatus, judge
+from lbs.filtering import FilterConfig, FixStatus
 from lbs.plan_actual import PlanComparison, actual_visits, compare_plan
-from lbs.points import EPOCH, Fix
+from lbs.points import EPOCH, Fix, epoch_us
 from lbs.trajectory import DayTrack, TrajectoryConfig, analyze_day
 from lbs.visits import CheckIn, DayReview, Site, review_day
 from server.config import Settings
@@ -70,40 +71,32 @@ _FIX_COLUMNS = ("time", "lat", "lon", "accuracy_m", "speed_mps", "bearing_deg", 
                 "provider")
 
 
-def _fix_rows(session: Session, actor: User, rep: User, start: datetime, end: datetime) -> list[tuple[Any, ...]]:
-    """The rep's stored fixes of the period in time order as plain tuples, ``time`` as the driver returns it."""
+def _day_fixes(stmt: Select[Any], actor: User, rep: User, start: datetime, end: datetime) -> Select[Any]:
+    """``stmt`` restricted to the rep's stored fixes of the period, through the scope."""
     devices = select(Device.id).where(Device.division_id == rep.division_id).scalar_subquery()
-    columns = [type_coerce(LocationFix.time, NullType()).label("time"),
-               *(getattr(LocationFix, name) for name in _FIX_COLUMNS[1:])]
-    stmt = scope(
-        select(*columns)
-        .where(LocationFix.device_id.in_(devices), LocationFix.rep_user_id == rep.id,
-               LocationFix.time >= start, LocationFix.time < end)
-        .order_by(LocationFix.time),
+    return scope(
+        stmt.where(LocationFix.device_id.in_(devices), LocationFix.rep_user_id == rep.id,
+                   LocationFix.time >= start, LocationFix.time < end),
         actor, LocationFix,
     )
+
+
+def _fix_ids(session: Session, actor: User, rep: User, start: datetime, end: datetime) -> tuple[Any, ...]:
+    """Which fixes the period holds: the count, smallest, largest and sum of their ids and when the
+    latest of them arrived. Ids only grow — SQLite may hand the table's largest id out again once
+    the fix holding it is deleted, but a fix stored since then arrived later — so another set of
+    fixes gives another row."""
+    ids = LocationFix.id
+    stmt = select(func.count(), func.min(ids), func.max(ids), func.sum(ids), func.max(LocationFix.received_at))
+    return tuple(session.connection().execute(_day_fixes(stmt, actor, rep, start, end)).one())
+
+
+def _fix_rows(session: Session, actor: User, rep: User, start: datetime, end: datetime) -> list[tuple[Any, ...]]:
+    """The rep's stored fixes of the period in time order as plain tuples, ``time`` as the driver returns it."""
+    columns = [type_coerce(LocationFix.time, NullType()).label("time"),
+               *(getattr(LocationFix, name) for name in _FIX_COLUMNS[1:])]
+    stmt = _day_fixes(select(*columns), actor, rep, start, end).order_by(LocationFix.time)
     return [tuple(row) for row in session.connection().execute(stmt).all()]
-
-
-def _optional(values: list[Any]) -> np.ndarray:
-    """A column of optional measures as ``FixColumns`` has them: NaN when missing, -inf when not finite."""
-    column = np.array(values, dtype=np.float64)
-    missing = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
-    return np.where(missing | np.isfinite(column), column, -np.inf)
-
-
-def _columns(rows: list[tuple[Any, ...]], t_us: np.ndarray) -> FixColumns:
-    """The rows as the filter's columns (what ``FixColumns.from_fixes`` makes of their ``Fix``)."""
-
-    def column(name: str) -> list[Any]:
-        k = _FIX_COLUMNS.index(name)
-        return [r[k] for r in rows]
-
-    return FixColumns(
-        t_us, np.array(column("lat"), dtype=np.float64), np.array(column("lon"), dtype=np.float64),
-        _optional(column("accuracy_m")), _optional(column("speed_mps")), np.array(column("mock"), dtype=bool),
-        column("provider"),
-    )
 
 
 def _fixes(rows: list[tuple[Any, ...]], t_us: np.ndarray) -> list[Fix]:
@@ -112,20 +105,28 @@ def _fixes(rows: list[tuple[Any, ...]], t_us: np.ndarray) -> list[Fix]:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class _Analysed:
-    rows: list[tuple[Any, ...]]
-    status: bytes  # the filter's verdict per fix, as judged when the day was analysed
+    fix_ids: tuple[Any, ...]  # from _fix_ids, read before the fixes were
+    first_us: int  # the earliest and latest fix, UTC epoch microseconds
+    last_us: int
     config: TrajectoryConfig
     track: DayTrack
     fixes_by_status: dict[str, int]
 
 
+def _judged_by_time(first_us: int, last_us: int, config: FilterConfig, now: datetime) -> bool:
+    """Whether the filter marks a fix between ``first_us`` and ``last_us`` from the future or too
+    old at ``now`` (the only verdicts that depend on the time; the same test as the filter's)."""
+    ahead_s = (np.array([first_us, last_us], dtype=np.int64) - epoch_us(now)) / 1e6
+    return bool(ahead_s[1] > config.future_tolerance_s or -ahead_s[0] > config.max_age_s)
+
+
 class DayTracks:
     """Analysed days of the most recently replayed (rep, day)s, for as long as they stay valid.
 
-    A cached analysis is used only when the day's stored fixes are equal, row for row, to the
-    ones it was made from and the filter judges them the same now; it is kept only when no
-    verdict depends on the time of the request (no fix from the future or too old), so the
-    result is the one ``analyze_day`` would give.
+    A cached analysis is used only when the day holds the same stored fixes (:func:`_fix_ids`)
+    as it was made from and no fix is judged from the future or too old now; it is kept only
+    when no verdict depended on the time of the request. Every other verdict depends on the
+    fixes alone, so the result is the one ``analyze_day`` would give.
     """
 
     def __init__(self, size: int) -> None:
@@ -133,19 +134,28 @@ class DayTracks:
         self._days: OrderedDict[tuple[int, date], _Analysed] = OrderedDict()
         self._lock = threading.Lock()
 
-    def analyse(self, key: tuple[int, date], rows: list[tuple[Any, ...]], t_us: np.ndarray, now: datetime,
-                config: TrajectoryConfig) -> tuple[DayTrack, dict[str, int]]:
-        status = judge(_columns(rows, t_us), config.filter, now).status.tobytes()
+    def get(self, key: tuple[int, date], fix_ids: tuple[Any, ...], now: datetime,
+            config: TrajectoryConfig) -> tuple[DayTrack, dict[str, int]] | None:
+        """The kept analysis of ``key`` if it is still right for these fixes at ``now``."""
         with self._lock:
             found = self._days.get(key)
-            if found is not None and found.status == status and found.config == config and found.rows == rows:
-                self._days.move_to_end(key)
-                return found.track, found.fixes_by_status
+            if found is None or found.fix_ids != fix_ids or found.config != config:
+                return None
+            if _judged_by_time(found.first_us, found.last_us, config.filter, now):
+                return None
+            self._days.move_to_end(key)
+            return found.track, found.fixes_by_status
+
+    def analyse(self, key: tuple[int, date], fix_ids: tuple[Any, ...], rows: list[tuple[Any, ...]],
+                t_us: np.ndarray, now: datetime, config: TrajectoryConfig) -> tuple[DayTrack, dict[str, int]]:
+        """Analyse the day's fixes (``rows``, read after ``fix_ids``) and keep the result when no
+        verdict depends on ``now``."""
         track = analyze_day(_fixes(rows, t_us), now, config)
         counts = dict(Counter(c.status.value for c in track.checked))
-        if FixStatus.FUTURE.value not in counts and FixStatus.ANCIENT.value not in counts:
+        if rows and FixStatus.FUTURE.value not in counts and FixStatus.ANCIENT.value not in counts:
+            kept = _Analysed(fix_ids, int(t_us.min()), int(t_us.max()), config, track, counts)
             with self._lock:
-                self._days[key] = _Analysed(rows, status, config, track, counts)
+                self._days[key] = kept
                 self._days.move_to_end(key)
                 while len(self._days) > self._size:
                     self._days.popitem(last=False)
@@ -176,11 +186,14 @@ def rep_day(session: Session, *, actor: User, rep_id: int, day: date, settings: 
     if rep is None:
         raise NotFound("no such rep", field="rep_id")
     start, end = day_bounds(day, settings.time_zone)
-    rows = _fix_rows(session, actor, rep, start, end)
-    t_us = micros(session.get_bind().dialect, [r[0] for r in rows])
-    track, fixes_by_status = DAY_TRACKS.analyse(
-        (rep.id, day), rows, t_us, min(now, end), trajectory_config(settings)  # type: ignore[arg-type]
-    )
+    key, at, config = (rep.id, day), min(now, end), trajectory_config(settings)
+    fix_ids = _fix_ids(session, actor, rep, start, end)
+    found = DAY_TRACKS.get(key, fix_ids, at, config)  # type: ignore[arg-type]
+    if found is None:
+        rows = _fix_rows(session, actor, rep, start, end)
+        t_us = micros(session.get_bind().dialect, [r[0] for r in rows])
+        found = DAY_TRACKS.analyse(key, fix_ids, rows, t_us, at, config)  # type: ignore[arg-type]
+    track, fixes_by_status = found
     checkins = list(session.exec(scope(
         select(Checkin).where(Checkin.rep_user_id == rep.id, Checkin.occurred_at >= start, Checkin.occurred_at < end)
         .order_by(Checkin.occurred_at), actor, Checkin,

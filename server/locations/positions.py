@@ -40,16 +40,26 @@ class Motion(StrEnum):
     visiting = "visiting"
 
 
+# The rep_position columns every live view reads; a view may ask for more.
+LIVE_COLUMNS = ("rep_user_id", "lat", "lon", "battery_pct", "charging")
+
+
 @dataclass(frozen=True, slots=True)
-class LiveRep:
-    position: Row[Any]  # the rep_position columns as plain values; ``time``/``still_since`` as the driver returns them
-    name: str
-    time_us: int  # the position's time, UTC epoch microseconds
-    freshness: Freshness
-    motion: Motion
-    age_s: float
-    still_s: float
-    visiting_customer_id: int | None
+class LiveReps:
+    """The rep positions an actor may see, column by column in rep id order (thousands of reps
+    are polled every few seconds: no object per rep)."""
+
+    columns: dict[str, list[Any]]  # rep_user_id and the requested rep_position columns, plain values
+    names: list[str]
+    time_us: list[int]  # each position's time, UTC epoch microseconds
+    freshness: list[Freshness]
+    motion: list[Motion]
+    age_s: list[float]
+    still_s: list[float]
+    visiting_customer_id: list[int | None]
+
+    def __len__(self) -> int:
+        return len(self.names)
 
 
 def freshness(age_s: NDArray[np.float64], settings: Settings) -> list[Freshness]:
@@ -92,68 +102,95 @@ def visiting_reps(session: Session, positions: Iterable[RepPosition | Row[Any]],
     }
 
 
-def live_reps(session: Session, *, actor: User, settings: Settings, now: datetime) -> list[LiveRep]:
-    """Every rep position the actor may see, with freshness and motion.
+def _motion(stopped: list[bool], visiting: list[int | None]) -> list[Motion]:
+    return [
+        Motion.visiting if customer is not None else Motion.stopped if still else Motion.moving
+        for still, customer in zip(stopped, visiting, strict=True)
+    ]
 
-    Times are read undecoded and converted to epoch microseconds in one go (thousands of reps
-    poll every few seconds); the reps' check-ins are selected through the same scope as a subquery.
+
+def live_reps(
+    session: Session, *, actor: User, settings: Settings, now: datetime, columns: Sequence[str] = LIVE_COLUMNS
+) -> LiveReps:
+    """Every rep position the actor may see (the rep_position ``columns`` and the rep's name),
+    with freshness and motion.
+
+    Times are read undecoded and converted to epoch microseconds in one go, freshness and motion
+    are worked out on arrays, and the reps' check-ins are selected through the same scope as a
+    subquery.
     """
     raw = NullType()
-    columns = [
-        type_coerce(c, raw).label(c.name) if c.name in ("time", "still_since") else c
-        for c in RepPosition.__table__.c
-        if c.name not in ("anchor_lat", "anchor_lon", "updated_at")
-    ]
-    rows = session.connection().execute(
-        scope(select(*columns, User.display_name).join(User, User.id == RepPosition.rep_user_id), actor, RepPosition)
-        .order_by(RepPosition.rep_user_id)
-    ).all()
+    table = RepPosition.__table__.c  # type: ignore[attr-defined]
+    wanted = [table[name] for name in dict.fromkeys(("rep_user_id", *columns))]
+    stmt = scope(
+        select(
+            *wanted,
+            User.display_name,
+            type_coerce(RepPosition.time, raw).label("time_raw"),
+            type_coerce(RepPosition.still_since, raw).label("still_raw"),
+        ).join(User, User.id == RepPosition.rep_user_id),
+        actor,
+        RepPosition,
+    ).order_by(RepPosition.rep_user_id)
+    rows = session.connection().execute(stmt).all()
     if not rows:
-        return []
+        return LiveReps({c.name: [] for c in wanted}, [], [], [], [], [], [], [])
+    values = [list(column) for column in zip(*rows, strict=True)]
+    read = {c.name: v for c, v in zip(wanted, values, strict=False)}
+    names, times_raw, since_raw = values[len(wanted):]
     dialect = session.get_bind().dialect
-    times = micros(dialect, [r.time for r in rows]).tolist()
-    since = micros(dialect, [r.still_since for r in rows]).tolist()
+    times, since = micros(dialect, times_raw), micros(dialect, since_raw)
     slack_us = CHECKIN_SLACK // timedelta(microseconds=1)
-    since_of = dict(zip((r.rep_user_id for r in rows), since, strict=True))
-    visiting = {
-        rep: customer
-        for rep, customer, at in latest_checkins(
-            session,
-            scope(select(RepPosition.rep_user_id), actor, RepPosition),
-            now - timedelta(seconds=settings.dispatch_visit_s),
-        )
-        if rep in since_of and since_of[rep] <= epoch_us(at) + slack_us
-    }
-    age = np.maximum(0.0, (epoch_us(now) - np.array(times)) / 1e6)
-    still = (np.array(times) - np.array(since)) / 1e6
-    stopped = (still >= settings.stop_min_duration_s).tolist()
-    out = []
-    for position, t_us, age_s, still_s, fresh, is_stopped in zip(
-        rows, times, age.tolist(), still.tolist(), freshness(age, settings), stopped, strict=True
+    position_of = {rep: k for k, rep in enumerate(read["rep_user_id"])}
+    visiting: list[int | None] = [None] * len(names)
+    for rep, customer, at in latest_checkins(
+        session,
+        scope(select(RepPosition.rep_user_id), actor, RepPosition),
+        now - timedelta(seconds=settings.dispatch_visit_s),
     ):
-        customer = visiting.get(position.rep_user_id)
-        motion = Motion.visiting if customer is not None else Motion.stopped if is_stopped else Motion.moving
-        out.append(LiveRep(position, position.display_name, t_us, fresh, motion, age_s, still_s, customer))
-    return out
+        k = position_of.get(rep)
+        if k is not None and int(since[k]) <= epoch_us(at) + slack_us:
+            visiting[k] = customer
+    age = np.maximum(0.0, (epoch_us(now) - times) / 1e6)
+    still = (times - since) / 1e6
+    return LiveReps(
+        columns=read,
+        names=names,
+        time_us=times.tolist(),
+        freshness=freshness(age, settings),
+        motion=_motion((still >= settings.stop_min_duration_s).tolist(), visiting),
+        age_s=age.tolist(),
+        still_s=still.tolist(),
+        visiting_customer_id=visiting,
+    )
 
 
-def as_geojson(reps: Sequence[LiveRep], coords: CoordSystem) -> dict[str, Any]:
-    """A FeatureCollection of points (``properties.id`` is the rep id, stable for polling maps)."""
+# The rep_position columns the GeoJSON view shows.
+GEOJSON_COLUMNS = (
+    *LIVE_COLUMNS, "device_id", "accuracy_m", "speed_mps", "bearing_deg", "source",
+)
+
+
+def as_geojson(reps: LiveReps, coords: CoordSystem) -> dict[str, Any]:
+    """A FeatureCollection of points (``properties.id`` is the rep id, stable for polling maps);
+    ``reps`` read with :data:`GEOJSON_COLUMNS`."""
+    c = reps.columns
     features = []
-    for r in reps:
-        p = r.position
-        lat, lon = (p.lat, p.lon) if coords is CoordSystem.WGS84 else convert(p.lat, p.lon, CoordSystem.WGS84, coords)
+    for k, rep in enumerate(c["rep_user_id"]):
+        lat, lon = c["lat"][k], c["lon"][k]
+        if coords is not CoordSystem.WGS84:
+            lat, lon = convert(lat, lon, CoordSystem.WGS84, coords)
         features.append({
             "type": "Feature",
-            "id": p.rep_user_id,
+            "id": rep,
             "geometry": {"type": "Point", "coordinates": [lon, lat]},
             "properties": {
-                "id": p.rep_user_id, "name": r.name, "device_id": p.device_id,
-                "time": (EPOCH + timedelta(microseconds=r.time_us)).isoformat(),
-                "age_s": round(r.age_s), "freshness": r.freshness.value, "state": r.motion.value,
-                "still_s": round(r.still_s), "visiting_customer_id": r.visiting_customer_id,
-                "accuracy_m": p.accuracy_m, "speed_mps": p.speed_mps, "bearing_deg": p.bearing_deg,
-                "battery_pct": p.battery_pct, "charging": p.charging, "source": p.source,
+                "id": rep, "name": reps.names[k], "device_id": c["device_id"][k],
+                "time": (EPOCH + timedelta(microseconds=reps.time_us[k])).isoformat(),
+                "age_s": round(reps.age_s[k]), "freshness": reps.freshness[k].value, "state": reps.motion[k].value,
+                "still_s": round(reps.still_s[k]), "visiting_customer_id": reps.visiting_customer_id[k],
+                "accuracy_m": c["accuracy_m"][k], "speed_mps": c["speed_mps"][k], "bearing_deg": c["bearing_deg"][k],
+                "battery_pct": c["battery_pct"][k], "charging": c["charging"][k], "source": c["source"][k],
             },
         })
     return {"type": "FeatureCollection", "coords": coords.value, "features": features}

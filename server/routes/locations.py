@@ -18,7 +18,7 @@ from server.locations.config import fix_policy
 from server.locations.days import rep_day
 from server.locations.ingest import ingest_batch
 from server.locations.nearby import MAX_RADIUS_M, customers_within, nearest_customers
-from server.locations.positions import as_geojson, live_reps
+from server.locations.positions import GEOJSON_COLUMNS, as_geojson, live_reps
 from server.locations.records import BATCH_SCHEMA, LocationBatchResult
 from server.locations.views import NearCustomerRead, RepDayRead, near_view, rep_day_view
 from server.routes.trackers import RawBody
@@ -46,7 +46,8 @@ def post_locations(device: CurrentDevice, session: SessionDep, settings: Setting
 def live(session: SessionDep, user: CurrentUser, settings: SettingsDep, coords: CoordSystem = Coords) -> dict[str, Any]:
     """Latest position of every visible rep as GeoJSON: freshness (fresh/stale/offline), state
     (moving/stopped/visiting), battery."""
-    return as_geojson(live_reps(session, actor=user, settings=settings, now=utcnow()), coords)
+    found = live_reps(session, actor=user, settings=settings, now=utcnow(), columns=GEOJSON_COLUMNS)
+    return as_geojson(found, coords)
 
 
 def _wgs84(lat: float, lon: float, coords: CoordSystem) -> tuple[float, float]:

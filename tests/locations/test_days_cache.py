@@ -39,6 +39,14 @@ def _send(client: TestClient, world: World, records: list[dict]) -> None:
     assert response.status_code == 200, response.text
 
 
+def _driven_yesterday(client: TestClient, world: World, settings: Settings) -> tuple[date, datetime, datetime]:
+    """Yesterday with an hour of driving sent from 02:00: (day, first fix's time, now)."""
+    day = _yesterday()
+    start = day_bounds(day, settings.time_zone)[0] + timedelta(hours=2)
+    _send(client, world, _drive(start, 60))
+    return day, start, datetime.now(UTC)
+
+
 def _review(session: Session, world: World, settings: Settings, day: date, now: datetime) -> dict:
     found = rep_day(session, actor=world.head, rep_id=world.rep.id, day=day, settings=settings, now=now)
     return rep_day_view(found, CoordSystem.WGS84).model_dump(mode="json")
@@ -52,10 +60,7 @@ def _from_scratch(session: Session, world: World, settings: Settings, day: date,
 def test_a_late_fix_gives_the_finished_day_a_new_analysis(
     client: TestClient, world: World, factory: Factory, session: Session, settings: Settings
 ) -> None:
-    day = _yesterday()
-    start = day_bounds(day, settings.time_zone)[0] + timedelta(hours=2)
-    _send(client, world, _drive(start, 60))
-    now = datetime.now(UTC)
+    day, start, now = _driven_yesterday(client, world, settings)
 
     first = _review(session, world, settings, day, now)
     again = rep_day(session, actor=world.head, rep_id=world.rep.id, day=day, settings=settings, now=now)
@@ -112,3 +117,22 @@ def test_a_fix_from_the_future_is_judged_again_as_time_passes(
     assert "future" not in after["figures"]["fixes_by_status"]
     assert after["figures"]["fixes_by_status"]["ok"] == len(times)
     assert after == _from_scratch(session, world, settings, day, later)
+
+
+def test_a_deleted_fix_gives_the_day_a_new_analysis(
+    client: TestClient, world: World, session: Session, settings: Settings
+) -> None:
+    day, start, now = _driven_yesterday(client, world, settings)
+    first = _review(session, world, settings, day, now)
+
+    # the latest stored fix goes (as retention removes fixes), then one comes in at another time: as
+    # many fixes as before, on SQLite even the same ids, but another set of fixes
+    last = session.exec(select(LocationFix).order_by(LocationFix.time.desc())).first()
+    assert last is not None
+    session.delete(last)
+    session.commit()
+    _send(client, world, [fix(start - timedelta(minutes=10), *SHANGHAI, provider="gps")])
+    updated = _review(session, world, settings, day, now)
+    assert updated["figures"]["fixes"] == first["figures"]["fixes"] == 120
+    assert updated["figures"]["last_fix"] < first["figures"]["last_fix"]
+    assert updated == _from_scratch(session, world, settings, day, now)
