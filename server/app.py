@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from dashboard import routes as dashboard
 from dashboard.install import mount_dashboard
+from server.auth.lookup import UserTokens
 from server.config import Settings, get_settings
 from server.db import get_engine
 from server.errors import install_error_handlers
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     app.state.engine = engine or get_engine(settings)
+    app.state.user_tokens = UserTokens(app.state.engine)
     install_error_handlers(app)
     for module in (
         health,

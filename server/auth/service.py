@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, update
-from sqlalchemy import select as sa_select
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from crm.audit import AuditLog, record_audit
@@ -91,37 +90,6 @@ def issue_user_token(
     session.add(token)
     session.commit()
     return IssuedToken(secret=secret, token=token)
-
-
-# Built once: every authenticated request runs it, and building and loading two entities
-# cost more than the query itself. The token's columns come without an ORM object of their own.
-_USER_BY_TOKEN = (
-    sa_select(
-        User, AuthToken.id, AuthToken.kind, AuthToken.revoked_at, AuthToken.expires_at, AuthToken.last_used_at
-    )
-    .join(AuthToken, AuthToken.user_id == User.id)
-    .where(AuthToken.token_hash == bindparam("token_hash"))
-)
-TOKEN_USE_RECORDED_EVERY = timedelta(minutes=5)
-
-
-def user_for_token(
-    session: Session, secret: str, *, now: datetime, kind: TokenKind | None = None
-) -> User | None:
-    if not secret.startswith(USER_TOKEN_PREFIX):
-        return None
-    row = session.execute(_USER_BY_TOKEN, {"token_hash": digest(secret)}).first()
-    if row is None:
-        return None
-    user, token_id, token_kind, revoked_at, expires_at, last_used_at = row
-    if revoked_at is not None or expires_at <= now or (kind is not None and token_kind != kind):
-        return None
-    if not user.is_active or user.frozen_at is not None:
-        return None
-    if last_used_at is None or now - last_used_at > TOKEN_USE_RECORDED_EVERY:
-        session.execute(update(AuthToken).where(AuthToken.id == token_id).values(last_used_at=now))
-        session.commit()
-    return user
 
 
 def revoke_user_token(session: Session, secret: str, *, now: datetime) -> None:
