@@ -15,9 +15,8 @@ from starlette.concurrency import run_in_threadpool
 from crm.devices import Device
 from crm.org import Role, User
 from crm.types import utcnow
-from server.auth.lookup import UserTokens
+from server.auth.lookup import DeviceTokens, UserTokens
 from server.auth.models import TokenKind
-from server.auth.service import device_for_token
 from server.config import Settings
 
 SESSION_COOKIE = "fieldcrm_session"
@@ -125,22 +124,30 @@ def require_roles(*roles: Role) -> Callable[[User], Coroutine[None, None, User]]
     return check
 
 
-def current_device(request: Request, session: SessionDep) -> Device:
+def device_secret(request: Request) -> str:
     """A device authenticates with its token as a bearer token or as the Basic-auth password (trackers)."""
-    secret = _bearer(request) or _basic_password(request)
-    if not secret:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            detail="device credentials required",
-            headers={"WWW-Authenticate": 'Basic realm="fieldcrm"'},
-        )
-    device = device_for_token(session, secret, now=utcnow())
-    if device is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            detail="invalid or revoked device credentials",
-            headers={"WWW-Authenticate": 'Basic realm="fieldcrm"'},
-        )
+    if secret := _bearer(request) or _basic_password(request):
+        return secret
+    raise HTTPException(
+        status.HTTP_401_UNAUTHORIZED,
+        detail="device credentials required",
+        headers={"WWW-Authenticate": 'Basic realm="fieldcrm"'},
+    )
+
+
+def refused_device() -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED,
+        detail="invalid or revoked device credentials",
+        headers={"WWW-Authenticate": 'Basic realm="fieldcrm"'},
+    )
+
+
+async def current_device(request: Request) -> Device:
+    """Looked up on the event loop like ``optional_user``."""
+    tokens: DeviceTokens = request.app.state.device_tokens
+    if (device := await tokens.device(device_secret(request), now=utcnow())) is None:
+        raise refused_device()
     return device
 
 

@@ -110,25 +110,3 @@ def issue_device_token(session: Session, *, device: Device, now: datetime) -> st
     secret = new_secret(DEVICE_TOKEN_PREFIX)
     session.add(DeviceToken(device_id=device.id, token_hash=digest(secret), created_at=now))
     return secret
-
-
-def device_for_token(session: Session, secret: str, *, now: datetime) -> Device | None:
-    if not secret.startswith(DEVICE_TOKEN_PREFIX):
-        return None
-    row = session.exec(
-        select(DeviceToken, Device)
-        .join(Device, Device.id == DeviceToken.device_id)
-        .where(DeviceToken.token_hash == digest(secret))
-    ).first()
-    if row is None:
-        return None
-    token, device = row
-    if token.revoked_at is not None or device.revoked_at is not None:
-        return None
-    if device.last_seen_at is None or now - device.last_seen_at > timedelta(seconds=30):
-        device.last_seen_at = now
-        token.last_used_at = now
-        session.add(device)
-        session.add(token)
-        session.commit()
-    return device
