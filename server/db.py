@@ -26,17 +26,16 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 def make_engine(url: str, *, pool_size: int = 10, **options: Any) -> Engine:
     """An engine for ``url``; ``options`` go to ``create_engine`` over the defaults."""
+    pooling = {"pool_size": pool_size, "max_overflow": 20}
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-            pool_size=pool_size,
-            max_overflow=20,
-            **options,
+            **(pooling | options),
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, **({"pool_size": pool_size, "max_overflow": 20, "pool_pre_ping": True} | options))
+    return create_engine(url, **(pooling | {"pool_pre_ping": True} | options))
 
 
 @lru_cache
@@ -48,13 +47,19 @@ def _engine_for(url: str) -> Engine:
 def loop_engine(url: str) -> Engine:
     """The engine for short reads made on the event loop itself (see ``server.loop_reads``).
 
-    Its pool is its own, so such a read never waits for a connection held by a worker thread
-    (which might need the event loop to give it back). Autocommit: every read sees the latest
-    commit and no transaction stays open between reads. No pre-ping round trip: a read on a
-    dropped connection is retried once on a new one instead.
+    Its pool is its own and has no overflow limit, so such a read never waits for a connection
+    (one held by a worker thread might need the event loop to give it back); beyond the one kept,
+    connections are closed when returned. Autocommit: every read sees the latest commit and no
+    transaction stays open between reads. No pre-ping round trip: a read on a dropped connection
+    is retried once on a new one instead.
     """
     return make_engine(
-        url, pool_size=1, isolation_level="AUTOCOMMIT", pool_reset_on_return=None, pool_pre_ping=False
+        url,
+        pool_size=1,
+        max_overflow=-1,
+        isolation_level="AUTOCOMMIT",
+        pool_reset_on_return=None,
+        pool_pre_ping=False,
     )
 
 

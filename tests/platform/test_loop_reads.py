@@ -45,3 +45,15 @@ def test_a_dropped_connection_is_replaced(db: Engine, factory: Factory):
     pooled.dbapi_connection.close()
     pooled.close()
     assert read.first({"user_id": made.id}) is not None
+
+
+def test_a_read_never_waits_for_a_connection(db: Engine, factory: Factory):
+    """Worker threads may hold many; a read on the event loop must not block for one."""
+    made = factory.user(Role.rep)
+    read = LoopRead(_USER_BY_ID, db)
+    held = [read.engine.raw_connection() for _ in range(25)]
+    try:
+        assert read.first({"user_id": made.id}) is not None
+    finally:
+        for connection in held:
+            connection.close()
