@@ -32,8 +32,8 @@ def login_url(next_path: str) -> str:
     return "/login?next=" + quote(next_path, safe="/")
 
 
-async def page_user(request: Request, user: Annotated[User | None, Depends(optional_user)]) -> User:
-    if user is None:
+async def page_user(request: Request) -> User:
+    if (user := await optional_user(request)) is None:
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(path)
     return user

@@ -9,11 +9,12 @@ from sqlalchemy import Engine
 
 from dashboard import routes as dashboard
 from dashboard.install import mount_dashboard
+from server.auth.lookup import DeviceTokens, UserTokens
 from server.config import Settings, get_settings
 from server.db import get_engine
 from server.errors import install_error_handlers
 from server.logs import configure_logging
-from server.middleware import BodyLimitMiddleware, RequestLogMiddleware
+from server.middleware import RequestMiddleware
 from server.routes import (
     agent_commands,
     alerts,
@@ -54,6 +55,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     app.state.engine = engine or get_engine(settings)
+    app.state.user_tokens = UserTokens(app.state.engine)
+    app.state.device_tokens = DeviceTokens(app.state.engine)
     install_error_handlers(app)
     for module in (
         health,
@@ -77,11 +80,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         app.include_router(module.router)
     mount_dashboard(app)
     app.add_middleware(
-        BodyLimitMiddleware,
+        RequestMiddleware,
         default_limit=settings.max_body_bytes,
         prefix_limits=upload_limits(settings),
     )
-    app.add_middleware(RequestLogMiddleware)
     return app
 
 

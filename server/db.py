@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import Engine, event, text
 from sqlmodel import Session, create_engine
@@ -23,22 +24,43 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+def make_engine(url: str, *, pool_size: int = 10, **options: Any) -> Engine:
+    """An engine for ``url``; ``options`` go to ``create_engine`` over the defaults."""
+    pooling = {"pool_size": pool_size, "max_overflow": 20}
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-            pool_size=pool_size,
-            max_overflow=20,
+            **(pooling | options),
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+    return create_engine(url, **(pooling | {"pool_pre_ping": True} | options))
 
 
 @lru_cache
 def _engine_for(url: str) -> Engine:
     return make_engine(url)
+
+
+@lru_cache
+def loop_engine(url: str) -> Engine:
+    """The engine for short reads made on the event loop itself (see ``server.loop_reads``).
+
+    Its pool is its own and has no overflow limit, so such a read never waits for a connection
+    (one held by a worker thread might need the event loop to give it back); beyond the one kept,
+    connections are closed when returned. Autocommit: every read sees the latest commit and no
+    transaction stays open between reads. No pre-ping round trip: a read on a dropped connection
+    is retried once on a new one instead.
+    """
+    return make_engine(
+        url,
+        pool_size=1,
+        max_overflow=-1,
+        isolation_level="AUTOCOMMIT",
+        pool_reset_on_return=None,
+        pool_pre_ping=False,
+    )
 
 
 def get_engine(settings: Settings | None = None) -> Engine:

@@ -15,8 +15,8 @@ from starlette.concurrency import run_in_threadpool
 from crm.devices import Device
 from crm.org import Role, User
 from crm.types import utcnow
+from server.auth.lookup import DeviceTokens, UserTokens
 from server.auth.models import TokenKind
-from server.auth.service import device_for_token, user_for_token
 from server.config import Settings
 
 SESSION_COOKIE = "fieldcrm_session"
@@ -24,13 +24,17 @@ UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
-    """A session per request. Opening one does no I/O, so it happens on the event loop; closing
-    it returns the connection to the pool (a rollback), which goes to a worker thread."""
+    """A session per request. Opening one does no I/O, so it happens on the event loop; so does
+    closing one that holds no connection (never used, or committed). Closing one that still holds
+    a connection rolls back, which goes to a worker thread."""
     session = Session(request.app.state.engine, expire_on_commit=False)
     try:
         yield session
     finally:
-        await run_in_threadpool(session.close)
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -76,18 +80,22 @@ def _unauthorised(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-def optional_user(request: Request, session: SessionDep) -> User | None:
-    """The signed-in user, or None. Cookie sessions must come from our own pages for unsafe methods."""
+async def optional_user(request: Request) -> User | None:
+    """The signed-in user, or None. Cookie sessions must come from our own pages for unsafe methods.
+
+    Looked up on the event loop (``server.auth.lookup``): no database session, no worker thread.
+    """
+    tokens: UserTokens = request.app.state.user_tokens
     now = utcnow()
     if bearer := _bearer(request):
-        user = user_for_token(session, bearer, now=now)
+        user = await tokens.user(bearer, now=now)
         if user is None:
             raise _unauthorised("invalid or expired token")
         return user
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None
-    user = user_for_token(session, cookie, now=now, kind=TokenKind.session)
+    user = await tokens.user(cookie, now=now, kind=TokenKind.session)
     if user is None:
         return None
     if request.method in UNSAFE_METHODS and not _same_origin(request):
@@ -95,8 +103,11 @@ def optional_user(request: Request, session: SessionDep) -> User | None:
     return user
 
 
-async def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
-    if user is None:
+OptionalUser = Annotated[User | None, Depends(optional_user)]
+
+
+async def current_user(request: Request) -> User:
+    if (user := await optional_user(request)) is None:
         raise _unauthorised("not signed in")
     return user
 
@@ -113,22 +124,30 @@ def require_roles(*roles: Role) -> Callable[[User], Coroutine[None, None, User]]
     return check
 
 
-def current_device(request: Request, session: SessionDep) -> Device:
+def device_secret(request: Request) -> str:
     """A device authenticates with its token as a bearer token or as the Basic-auth password (trackers)."""
-    secret = _bearer(request) or _basic_password(request)
-    if not secret:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            detail="device credentials required",
-            headers={"WWW-Authenticate": 'Basic realm="fieldcrm"'},
-        )
-    device = device_for_token(session, secret, now=utcnow())
-    if device is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            detail="invalid or revoked device credentials",
-            headers={"WWW-Authenticate": 'Basic realm="fieldcrm"'},
-        )
+    if secret := _bearer(request) or _basic_password(request):
+        return secret
+    raise HTTPException(
+        status.HTTP_401_UNAUTHORIZED,
+        detail="device credentials required",
+        headers={"WWW-Authenticate": 'Basic realm="fieldcrm"'},
+    )
+
+
+def refused_device() -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED,
+        detail="invalid or revoked device credentials",
+        headers={"WWW-Authenticate": 'Basic realm="fieldcrm"'},
+    )
+
+
+async def current_device(request: Request) -> Device:
+    """Looked up on the event loop like ``optional_user``."""
+    tokens: DeviceTokens = request.app.state.device_tokens
+    if (device := await tokens.device(device_secret(request), now=utcnow())) is None:
+        raise refused_device()
     return device
 
 

@@ -1,10 +1,11 @@
-"""ASGI middleware: request-body limit and one structured log line per request."""
+"""ASGI middleware: request-body limit and one structured log line per request, in one layer."""
 
 from __future__ import annotations
 
 import json
+import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -33,9 +34,17 @@ async def _send_json(send: Send, status: int, detail: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-class BodyLimitMiddleware:
-    """Refuses bodies over the limit (413) before a route reads them; upload paths have their own
-    limits (``prefix_limits``: path prefix → bytes; the longest matching prefix wins)."""
+def _content_length(scope: Scope) -> bytes | None:
+    return next((value for name, value in scope["headers"] if name == b"content-length"), None)
+
+
+class RequestMiddleware:
+    """One pure-ASGI layer around every HTTP request: refuses bodies over the limit (413) before
+    a route reads them, and logs one structured line per request.
+
+    Upload paths have their own limits (``prefix_limits``: path prefix → bytes; the longest
+    matching prefix wins).
+    """
 
     def __init__(self, app: ASGIApp, *, default_limit: int, prefix_limits: Mapping[str, int]):
         self.app = app
@@ -51,9 +60,31 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path: str = scope.get("path", "")
-        limit = self.limit_for(path)
-        declared = dict(scope.get("headers", [])).get(b"content-length")
+        start = time.perf_counter()
+        status: int | None = None
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self._limited(scope, receive, tracking_send, started=lambda: status is not None)
+        finally:
+            if logger.isEnabledFor(logging.INFO):
+                log_event(
+                    logger,
+                    "http.request",
+                    method=scope.get("method"),
+                    path=scope.get("path"),
+                    status=status or 500,
+                    ms=round((time.perf_counter() - start) * 1000, 1),
+                )
+
+    async def _limited(self, scope: Scope, receive: Receive, send: Send, started: Callable[[], bool]) -> None:
+        limit = self.limit_for(scope.get("path", ""))
+        declared = _content_length(scope)
         if declared is not None:
             try:
                 too_big = int(declared) > limit
@@ -64,7 +95,6 @@ class BodyLimitMiddleware:
                 await _send_json(send, 413, f"request body too large (limit {limit} bytes)")
                 return
         received = 0
-        started = False
 
         async def limited_receive() -> Message:
             nonlocal received
@@ -75,44 +105,8 @@ class BodyLimitMiddleware:
                     raise BodyTooLarge(limit)
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, send)
         except BodyTooLarge as exc:
-            if not started:
+            if not started():
                 await _send_json(send, 413, exc.detail)
-
-
-class RequestLogMiddleware:
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500
-
-        async def capture(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, capture)
-        finally:
-            log_event(
-                logger,
-                "http.request",
-                method=scope.get("method"),
-                path=scope.get("path"),
-                status=status,
-                ms=round((time.perf_counter() - start) * 1000, 1),
-            )

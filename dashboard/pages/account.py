@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
@@ -13,11 +13,10 @@ from dashboard.auth import PageUser
 from dashboard.i18n import LANG_COOKIE, Translator, normalise_locale, request_locale
 from dashboard.nav import landing_path
 from dashboard.web import render
-from server.deps import SessionDep, optional_user
+from server.deps import OptionalUser, SessionDep
 
 router = APIRouter(include_in_schema=False)
 
-OptionalUser = Annotated[User | None, Depends(optional_user)]
 
 
 def safe_next(value: str | None) -> str:

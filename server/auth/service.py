@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, update
-from sqlalchemy import select as sa_select
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from crm.audit import AuditLog, record_audit
@@ -93,37 +92,6 @@ def issue_user_token(
     return IssuedToken(secret=secret, token=token)
 
 
-# Built once: every authenticated request runs it, and building and loading two entities
-# cost more than the query itself. The token's columns come without an ORM object of their own.
-_USER_BY_TOKEN = (
-    sa_select(
-        User, AuthToken.id, AuthToken.kind, AuthToken.revoked_at, AuthToken.expires_at, AuthToken.last_used_at
-    )
-    .join(AuthToken, AuthToken.user_id == User.id)
-    .where(AuthToken.token_hash == bindparam("token_hash"))
-)
-TOKEN_USE_RECORDED_EVERY = timedelta(minutes=5)
-
-
-def user_for_token(
-    session: Session, secret: str, *, now: datetime, kind: TokenKind | None = None
-) -> User | None:
-    if not secret.startswith(USER_TOKEN_PREFIX):
-        return None
-    row = session.execute(_USER_BY_TOKEN, {"token_hash": digest(secret)}).first()
-    if row is None:
-        return None
-    user, token_id, token_kind, revoked_at, expires_at, last_used_at = row
-    if revoked_at is not None or expires_at <= now or (kind is not None and token_kind != kind):
-        return None
-    if not user.is_active or user.frozen_at is not None:
-        return None
-    if last_used_at is None or now - last_used_at > TOKEN_USE_RECORDED_EVERY:
-        session.execute(update(AuthToken).where(AuthToken.id == token_id).values(last_used_at=now))
-        session.commit()
-    return user
-
-
 def revoke_user_token(session: Session, secret: str, *, now: datetime) -> None:
     token = session.exec(select(AuthToken).where(AuthToken.token_hash == digest(secret))).first()
     if token is not None and token.revoked_at is None:
@@ -142,25 +110,3 @@ def issue_device_token(session: Session, *, device: Device, now: datetime) -> st
     secret = new_secret(DEVICE_TOKEN_PREFIX)
     session.add(DeviceToken(device_id=device.id, token_hash=digest(secret), created_at=now))
     return secret
-
-
-def device_for_token(session: Session, secret: str, *, now: datetime) -> Device | None:
-    if not secret.startswith(DEVICE_TOKEN_PREFIX):
-        return None
-    row = session.exec(
-        select(DeviceToken, Device)
-        .join(Device, Device.id == DeviceToken.device_id)
-        .where(DeviceToken.token_hash == digest(secret))
-    ).first()
-    if row is None:
-        return None
-    token, device = row
-    if token.revoked_at is not None or device.revoked_at is not None:
-        return None
-    if device.last_seen_at is None or now - device.last_seen_at > timedelta(seconds=30):
-        device.last_seen_at = now
-        token.last_used_at = now
-        session.add(device)
-        session.add(token)
-        session.commit()
-    return device

@@ -12,13 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlmodel import Session
-
 from capture.errors import PayloadError
 from capture.trackers import NotALocation, parse_osmand, parse_owntracks, parse_traccar_json
 from crm.devices import Device
 from crm.errors import DomainError
-from server.auth.service import device_for_token
+from server.auth.lookup import DeviceTokens
 from server.locations.incoming import IncomingFixes, from_captured
 
 
@@ -53,8 +51,8 @@ def traccar_json_fixes(body: bytes) -> tuple[str, IncomingFixes]:
     return fixes[0].device_key, from_captured(fixes)
 
 
-def device_by_identifier(session: Session, identifier: str, now: datetime) -> Device:
-    device = device_for_token(session, identifier, now=now)
+def device_by_identifier(tokens: DeviceTokens, identifier: str, now: datetime) -> Device:
+    device = tokens.device_in_thread(identifier, now=now)
     if device is None:
         raise DomainError("unknown device: the identifier must be the device token", field="id")
     return device

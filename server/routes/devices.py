@@ -12,7 +12,7 @@ from sqlmodel import select
 from crm.access import get_visible, scope
 from crm.devices import Device
 from crm.types import utcnow
-from server.deps import CurrentDevice, CurrentUser, SessionDep, client_ip, optional_user
+from server.deps import CurrentDevice, CurrentUser, OptionalUser, SessionDep, client_ip
 from server.enrolment import (
     DeviceIdentity,
     create_enrolment_code,
@@ -71,7 +71,7 @@ class EnrolmentCodeOut(Read):
 
 
 @router.post("/devices/enrol", response_model=EnrolOut, status_code=201)
-def enrol(body: EnrolIn, request: Request, session: SessionDep) -> EnrolOut:
+def enrol(body: EnrolIn, request: Request, session: SessionDep, admin: OptionalUser) -> EnrolOut:
     identity = DeviceIdentity(
         serial=body.serial,
         brand=body.brand,
@@ -84,7 +84,6 @@ def enrol(body: EnrolIn, request: Request, session: SessionDep) -> EnrolOut:
     if body.code:
         enrolled = enrol_by_code(session, code=body.code, identity=identity, ip=ip, now=now)
     else:
-        admin = optional_user(request, session)
         if admin is None:
             raise HTTPException(401, "sign in as an admin or give an enrolment code")
         enrolled = enrol_by_admin(

@@ -10,8 +10,9 @@ from sqlmodel import Session
 
 from crm.devices import Device
 from crm.types import utcnow
+from server.auth.lookup import DeviceTokens
 from server.config import Settings
-from server.deps import CurrentDevice, SessionDep, SettingsDep, current_device
+from server.deps import CurrentDevice, SessionDep, SettingsDep, device_secret, refused_device
 from server.locations.config import fix_policy
 from server.locations.incoming import IncomingFixes
 from server.locations.ingest import ingest_fixes
@@ -58,9 +59,12 @@ def osmand(request: Request, session: SessionDep, settings: SettingsDep, body: R
         if body:
             params.update(parse_qsl(body.decode("utf-8", "replace")))
         identifier, fixes = osmand_fixes(params, utcnow())
+    tokens: DeviceTokens = request.app.state.device_tokens
     if request.headers.get("authorization"):
-        device = current_device(request, session)
+        device = tokens.device_in_thread(device_secret(request), now=utcnow())
+        if device is None:
+            raise refused_device()
     else:
-        device = device_by_identifier(session, identifier, utcnow())
+        device = device_by_identifier(tokens, identifier, utcnow())
     _store(session, device, fixes, settings, "osmand")
     return Response(status_code=200)

@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import httpx
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from crm.audit import AuditLog
 from crm.org import Role
 from crm.types import utcnow
+from server.auth.lookup import TOKEN_USE_RECORDED_EVERY
 from server.auth.models import AuthToken, TokenKind
 from server.auth.secrets import digest
 from server.auth.service import issue_user_token
@@ -114,3 +116,56 @@ def test_expired_browser_session_is_signed_out(client: TestClient, factory: Fact
     )
     client.cookies.set(SESSION_COOKIE, issued.secret)
     assert client.get("/api/v1/auth/me").status_code == 401
+
+
+def test_deactivated_user_loses_access_on_the_next_request(
+    client: TestClient, factory: Factory, session: Session
+):
+    user = factory.user(Role.rep)
+    headers = factory.headers(user)
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == 200
+    user.is_active = False
+    session.add(user)
+    session.commit()
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == 401
+
+
+def test_revocation_elsewhere_is_seen_by_a_running_server_on_the_next_request(
+    live_server: str, factory: Factory, session: Session
+):
+    """Another process (here: the test's own connection) revokes; the server's next lookup sees it."""
+    user = factory.user(Role.rep)
+    headers = factory.headers(user)
+    with httpx.Client(base_url=live_server, headers=headers) as http:
+        assert http.get("/api/v1/auth/me").status_code == 200
+        token = session.exec(select(AuthToken).where(AuthToken.user_id == user.id)).one()
+        token.revoked_at = utcnow()
+        session.add(token)
+        session.commit()
+        assert http.get("/api/v1/auth/me").status_code == 401
+
+
+def test_an_api_token_is_no_session_cookie(client: TestClient, factory: Factory):
+    user = factory.user(Role.rep)
+    client.cookies.set(SESSION_COOKIE, factory.token(user))
+    assert client.get("/api/v1/auth/me").status_code == 401
+
+
+def test_token_use_is_recorded_every_few_minutes(client: TestClient, factory: Factory, session: Session):
+    user = factory.user(Role.rep)
+    headers = factory.headers(user)
+    token = session.exec(select(AuthToken).where(AuthToken.user_id == user.id)).one()
+    assert token.last_used_at is None
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == 200
+    session.refresh(token)
+    first_use = token.last_used_at
+    assert first_use is not None
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == 200
+    session.refresh(token)
+    assert token.last_used_at == first_use
+    token.last_used_at = first_use - TOKEN_USE_RECORDED_EVERY - timedelta(seconds=1)
+    session.add(token)
+    session.commit()
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == 200
+    session.refresh(token)
+    assert token.last_used_at > first_use

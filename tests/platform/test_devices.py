@@ -5,7 +5,7 @@ import base64
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from crm.devices import DeviceToken
+from crm.devices import Device, DeviceToken
 from crm.org import Division, Role
 from server.auth.secrets import digest
 from tests.factories import Factory
@@ -79,3 +79,13 @@ def test_revoked_device_is_locked_out(client: TestClient, factory: Factory):
     assert revoked.status_code == 200 and revoked.json()["revoked_at"]
     assert client.get("/api/v1/devices/me", headers=device_headers).status_code == 401
     assert client.get("/api/v1/devices", headers=headers).json() == []
+
+
+def test_a_device_is_seen_when_it_authenticates(client: TestClient, factory: Factory, session: Session):
+    admin = factory.user(Role.division_admin)
+    enrolled = client.post("/api/v1/devices/enrol", json=PHONE, headers=factory.headers(admin)).json()
+    me = client.get("/api/v1/devices/me", headers={"Authorization": f"Bearer {enrolled['token']}"})
+    assert me.status_code == 200 and me.json()["last_seen_at"] is not None
+    device = session.get(Device, enrolled["device"]["id"])
+    token = session.exec(select(DeviceToken)).one()
+    assert device.last_seen_at is not None and token.last_used_at == device.last_seen_at
