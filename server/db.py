@@ -15,11 +15,15 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    """WAL with ``synchronous=FULL``: the WAL is synced at every commit, so a commit that returned
+    (a batch answered ``accepted``) survives a power cut or an OS crash. ``NORMAL`` syncs only at
+    checkpoints: the database stays consistent, but the last commits before a power cut can roll
+    back. The price is one fsync per transaction (≈ 0.2 ms here; ingestion commits once per batch)."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()
 
 
