@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     JSON,
+    DateTime,
     Select,
     String,
     any_,
@@ -135,6 +136,9 @@ def _phone_book_query(dialect_name: str) -> Select[Any]:
     phone, customer = ContactPhone.__table__, Customer.__table__  # Core: rows are plain tuples
     first_end = func.min(phone.c.valid_to).over(partition_by=(phone.c.division_id, phone.c.e164))
     bounded = case((first_end <= phone.c.valid_from, phone.c.valid_from), else_=null())
+    # psycopg returns aware datetimes, which compare correctly in any zone: no conversion to UTC
+    # per row; SQLite's text needs UTCDateTime's parsing
+    times = DateTime(timezone=True) if dialect_name == "postgresql" else phone.c.valid_from.type
     listed = _listed(dialect_name)
     if dialect_name == "postgresql":
         wanted = phone.c.e164 == any_(func.array(listed.scalar_subquery()))
@@ -146,8 +150,8 @@ def _phone_book_query(dialect_name: str) -> Select[Any]:
             phone.c.e164,
             phone.c.customer_id,
             customer.c.owner_id,
-            type_coerce(bounded, phone.c.valid_from.type).label("start"),
-            phone.c.valid_to,
+            type_coerce(bounded, times).label("start"),
+            type_coerce(phone.c.valid_to, times).label("valid_to"),
         )
         .join(customer, customer.c.id == phone.c.customer_id)
         .where(
