@@ -133,6 +133,22 @@ def test_phone_book_of_a_large_batch_in_one_query(session: Session, world: World
     assert found == set(held)
 
 
+def test_merged_away_customers_are_not_linked(
+    client: TestClient, world: World, session: Session, factory: Factory
+) -> None:
+    live = factory.customer(world.division, world.other_rep)
+    gone = factory.customer(world.division, world.rep)
+    add_phone(session, live, NUMBER)
+    add_phone(session, gone, NUMBER)  # a phone left on a merged-away customer
+    gone.merged_into_id = live.id
+    session.add(gone)
+    session.commit()
+    [result] = _send_calls(client, world, [call(1, "13812345678", ago(hours=1))])
+    row = session.get(CapturedCall, result["id"])
+    assert (row.link_status, row.customer_id) == (LinkStatus.linked, live.id)
+    assert _events_of(session, "captured_call", row.id) == {live.id}
+
+
 def test_other_divisions_contacts_are_never_linked(
     client: TestClient, world: World, session: Session, factory: Factory
 ) -> None:
