@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -16,18 +17,29 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    """WAL with ``synchronous=FULL``: the WAL is synced at every commit, so a commit that returned
+    (a batch answered ``accepted``) survives a power cut or an OS crash. ``NORMAL`` syncs only at
+    checkpoints: the database stays consistent, but the last commits before a power cut can roll
+    back. The price is one fsync per transaction (≈ 0.2 ms here; ingestion commits once per batch)."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()
+
+
+def _null(value: None) -> None:
+    return value
 
 
 def make_engine(url: str, *, pool_size: int = 10, **options: Any) -> Engine:
     """An engine for ``url``; ``options`` go to ``create_engine`` over the defaults."""
     pooling = {"pool_size": pool_size, "max_overflow": 20}
     if url.startswith("sqlite"):
+        # sqlite3 binds None through its adaptation protocol (a failed ``__conform__`` look-up,
+        # an exception raised and cleared: ≈ 0.3 µs per NULL); a registered adapter is one dict hit.
+        sqlite3.register_adapter(type(None), _null)
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},

@@ -10,7 +10,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from crm.communications import CapturedCall, CapturedSms, ExcludedCapture, LinkStatus, QuarantinedRecord
-from crm.linking import relink_number
+from crm.linking import load_phone_book, relink_number
 from crm.org import Role
 from crm.timeline import TimelineEvent
 from crm.types import utcnow
@@ -111,6 +111,42 @@ def test_recycled_number_links_by_time(
         (LinkStatus.unlinked, None),
         (LinkStatus.linked, new_owner.id),
     ]
+
+
+def test_phone_book_of_a_large_batch_in_one_query(session: Session, world: World, factory: Factory) -> None:
+    """Thousands of numbers travel as one JSON parameter; quotes, commas and non-ASCII text in
+    a number (never E.164, so never held) do not disturb the others."""
+    held = [f"+86139{i:08d}" for i in range(0, 3000, 7)]
+    customer = factory.customer(world.division, world.rep)
+    for number in held:
+        add_phone(session, customer, number)
+    elsewhere = factory.customer(factory.division(), None)
+    add_phone(session, elsewhere, "+8613900000001")
+    asked = [f"+86139{i:08d}" for i in range(3000)] + ['a"b', "1,2", "号码\\"]
+    book = load_phone_book(session, asked, [world.division.id])
+    found = {
+        number
+        for number in asked
+        if book.resolve(division_id=world.division.id, e164=number, at=utcnow(), rep_user_id=None).status
+        == LinkStatus.linked
+    }
+    assert found == set(held)
+
+
+def test_merged_away_customers_are_not_linked(
+    client: TestClient, world: World, session: Session, factory: Factory
+) -> None:
+    live = factory.customer(world.division, world.other_rep)
+    gone = factory.customer(world.division, world.rep)
+    add_phone(session, live, NUMBER)
+    add_phone(session, gone, NUMBER)  # a phone left on a merged-away customer
+    gone.merged_into_id = live.id
+    session.add(gone)
+    session.commit()
+    [result] = _send_calls(client, world, [call(1, "13812345678", ago(hours=1))])
+    row = session.get(CapturedCall, result["id"])
+    assert (row.link_status, row.customer_id) == (LinkStatus.linked, live.id)
+    assert _events_of(session, "captured_call", row.id) == {live.id}
 
 
 def test_other_divisions_contacts_are_never_linked(
