@@ -186,12 +186,16 @@ def leaderboard(
             code="leaderboard.unknown_sort",
             params={"allowed": ", ".join(METRICS)},
         )
-    stats = rep_stats(session, actor=ranking_viewer(actor), start=start, end=end, zone=zone)
-    names = {  # columns, not User objects: a leaderboard may have thousands of reps
+    viewer = ranking_viewer(actor)
+    stats = rep_stats(session, actor=viewer, start=start, end=end, zone=zone)
+    # Columns, not User objects, of the users the ranking's viewer sees (every ranked rep is one):
+    # a leaderboard may have thousands of reps, too many to list their ids in the statement.
+    names = {
         uid: display or username
         for uid, display, username in column_rows(
-            session, select(User.id, User.display_name, User.username).where(User.id.in_(list(stats)))
+            session, scope(select(User.id, User.display_name, User.username), viewer, User)
         )
+        if uid in stats
     }
     ordered = sorted(stats.values(), key=lambda s: (-getattr(s, sort), s.user_id))
     return [  # the values are typed already (RepStats): no validation for thousands of rows
