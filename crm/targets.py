@@ -206,15 +206,6 @@ def ranking(
     ]
 
 
-def leaderboard(
-    session: Session,
-    *,
-    actor: User,
-    start: datetime,
-    end: datetime,
-    sort: str = "revenue",
-    zone: str = "Asia/Shanghai",
-) -> list[LeaderRow]:
-    """:func:`ranking` as :class:`LeaderRow` views."""
-    rows = ranking(session, actor=actor, start=start, end=end, sort=sort, zone=zone)
-    return [LeaderRow.model_construct(**row) for row in rows]  # typed already (RepStats): not validated again
+def leaderboard(session: Session, **query: Any) -> list[LeaderRow]:
+    """:func:`ranking` (same keyword arguments) as :class:`LeaderRow` views."""
+    return [LeaderRow.model_construct(**row) for row in ranking(session, **query)]  # typed already (RepStats)
