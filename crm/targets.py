@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import Field
@@ -168,7 +169,7 @@ def target_progress(
     return rows
 
 
-def leaderboard(
+def ranking(
     session: Session,
     *,
     actor: User,
@@ -176,9 +177,10 @@ def leaderboard(
     end: datetime,
     sort: str = "revenue",
     zone: str = "Asia/Shanghai",
-) -> list[LeaderRow]:
-    """Reps ranked by ``sort`` over a period: a rep sees the ranking of their division (names
-    and totals only), managers their division, executives every division."""
+) -> list[dict[str, Any]]:
+    """Reps ranked by ``sort`` over a period, as plain rows (the fields of :class:`LeaderRow`):
+    a rep sees the ranking of their division (names and totals only), managers their division,
+    executives every division."""
     if sort not in METRICS:
         raise DomainError(
             f"sort must be one of {', '.join(METRICS)}",
@@ -186,17 +188,24 @@ def leaderboard(
             code="leaderboard.unknown_sort",
             params={"allowed": ", ".join(METRICS)},
         )
-    stats = rep_stats(session, actor=ranking_viewer(actor), start=start, end=end, zone=zone)
-    names = {  # columns, not User objects: a leaderboard may have thousands of reps
+    viewer = ranking_viewer(actor)
+    stats = rep_stats(session, actor=viewer, start=start, end=end, zone=zone)
+    # Columns, not User objects, of the users the ranking's viewer sees (every ranked rep is one):
+    # a leaderboard may have thousands of reps, too many to list their ids in the statement.
+    names = {
         uid: display or username
         for uid, display, username in column_rows(
-            session, select(User.id, User.display_name, User.username).where(User.id.in_(list(stats)))
+            session, scope(select(User.id, User.display_name, User.username), viewer, User)
         )
+        if uid in stats
     }
     ordered = sorted(stats.values(), key=lambda s: (-getattr(s, sort), s.user_id))
-    return [  # the values are typed already (RepStats): no validation for thousands of rows
-        LeaderRow.model_construct(
-            rank=i + 1, name=names.get(s.user_id, ""), **{k: getattr(s, k) for k in ("user_id", *METRICS)}
-        )
+    return [
+        {"rank": i + 1, "name": names.get(s.user_id, ""), **{k: getattr(s, k) for k in ("user_id", *METRICS)}}
         for i, s in enumerate(ordered)
     ]
+
+
+def leaderboard(session: Session, **query: Any) -> list[LeaderRow]:
+    """:func:`ranking` (same keyword arguments) as :class:`LeaderRow` views."""
+    return [LeaderRow.model_construct(**row) for row in ranking(session, **query)]  # typed already (RepStats)

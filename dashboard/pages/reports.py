@@ -22,7 +22,7 @@ from crm.org import Role, User
 from crm.reports import FunnelStage, summary_report
 from crm.rows import column_rows
 from crm.sales_docs import AgeingRow
-from crm.targets import ProgressRow, Target, leaderboard, target_progress
+from crm.targets import ProgressRow, Target, ranking, target_progress
 from dashboard.auth import page_roles
 from dashboard.charts import BarChart, Row, bar_chart
 from dashboard.formatting import Formatter
@@ -161,9 +161,10 @@ def reports_page(
         else None
     )
     service_metric = metric if metric in METRICS else "visits"
-    board = leaderboard(session, actor=user, start=begin, end=finish, sort=service_metric, zone=zone)
+    rows = ranking(session, actor=user, start=begin, end=finish, sort=service_metric, zone=zone)
     checkins = checkins_by_rep(session, ranking_viewer(user), begin, finish)  # totals of the board's reps
-    rows = [{**vars(r), "checkins": checkins.get(r.user_id, 0)} for r in board]  # fields as they are (no dump)
+    for row in rows:
+        row["checkins"] = checkins.get(row["user_id"], 0)
     if metric == "checkins":
         rows.sort(key=lambda r: (-r["checkins"], r["user_id"]))
     for rank, row in enumerate(rows, start=1):
