@@ -33,6 +33,9 @@ class Customer(SQLModel, table=True):
         Index("ix_customer_division_created", "division_id", "created_at", "id"),
         Index("ix_customer_division_updated", "division_id", "updated_at", "id"),
         Index("ix_customer_owner_name", "owner_id", "name", "id"),
+        # a division's customers in a box (the map's customer layer): one range read of the index,
+        # the longitude, merge state and id taken from its entries
+        Index("ix_customer_division_position", "division_id", "lat", "lon", "merged_into_id", "id"),
         # the few merged-away customers: linking leaves them out with one probe of this small index
         Index(
             "ix_customer_merged",
