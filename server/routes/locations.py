@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
+from pydantic_core import to_json
 
 from crm.errors import DomainError
 from crm.types import utcnow
@@ -42,12 +42,15 @@ def post_locations(device: CurrentDevice, session: SessionDep, settings: Setting
     return Response(outcome.to_json(), media_type="application/json")
 
 
-@router.get("/locations/live")
-def live(session: SessionDep, user: CurrentUser, settings: SettingsDep, coords: CoordSystem = Coords) -> dict[str, Any]:
+@router.get("/locations/live", response_class=Response)
+def live(session: SessionDep, user: CurrentUser, settings: SettingsDep, coords: CoordSystem = Coords) -> Response:
     """Latest position of every visible rep as GeoJSON: freshness (fresh/stale/offline), state
-    (moving/stopped/visiting), battery."""
+    (moving/stopped/visiting), battery.
+
+    Encoded in one pass (``pydantic_core.to_json``): for 2,000 reps, validating and re-encoding
+    the plain dict through a response model cost more than building it."""
     found = live_reps(session, actor=user, settings=settings, now=utcnow(), columns=GEOJSON_COLUMNS)
-    return as_geojson(found, coords)
+    return Response(to_json(as_geojson(found, coords)), media_type="application/json")
 
 
 def _wgs84(lat: float, lon: float, coords: CoordSystem) -> tuple[float, float]:
