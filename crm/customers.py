@@ -34,8 +34,15 @@ class Customer(SQLModel, table=True):
         Index("ix_customer_division_updated", "division_id", "updated_at", "id"),
         Index("ix_customer_owner_name", "owner_id", "name", "id"),
         # a division's customers in a box (the map's customer layer): one range read of the index,
-        # the longitude, merge state and id taken from its entries
-        Index("ix_customer_division_position", "division_id", "lat", "lon", "merged_into_id", "id"),
+        # the longitude, merge state and id taken from its entries. Partial (located customers
+        # only), so that only a query bounding the latitude can use it: a plain division query
+        # keeps the index that serves its order.
+        Index(
+            "ix_customer_division_position",
+            "division_id", "lat", "lon", "merged_into_id", "id",
+            postgresql_where=text("lat IS NOT NULL"),
+            sqlite_where=text("lat IS NOT NULL"),
+        ),
         # the few merged-away customers: linking leaves them out with one probe of this small index
         Index(
             "ix_customer_merged",

@@ -1,4 +1,4 @@
-"""crm: covering index of a division's customers by position (the map's customer clusters)
+"""crm: covering partial index of a division's located customers by position (the map's customer clusters)
 
 Revision ID: crm_0012
 Revises: crm_0011
@@ -7,7 +7,10 @@ Create Date: 2026-12-07 16:00:00.000000
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
+
+LOCATED = "lat IS NOT NULL"
 
 revision: str = "crm_0012"
 down_revision: str | Sequence[str] | None = "crm_0011"
@@ -21,6 +24,8 @@ def upgrade() -> None:
         "customer",
         ["division_id", "lat", "lon", "merged_into_id", "id"],
         unique=False,
+        postgresql_where=sa.text(LOCATED),
+        sqlite_where=sa.text(LOCATED),
     )
 
 
