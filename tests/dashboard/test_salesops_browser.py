@@ -44,7 +44,8 @@ def test_a_division_admin_configures_the_division(browse, client: TestClient, fa
     stage_id = first.get_attribute("data-stage")
     existing = page.locator("tr[data-stage] input[name=name]").nth(1).input_value()
     first.locator("input[name=name]").fill("初步接洽")
-    first.locator("[data-save-stage]").click()
+    with page.expect_navigation():  # saved: the page reloads (and binds its handlers again)
+        first.locator("[data-save-stage]").click()
     page.wait_for_selector(f"tr[data-stage='{stage_id}'] input[value='初步接洽']")
     form = page.locator("form[data-add-stage]")
     form.locator("input[name=name]").fill(existing)
@@ -52,18 +53,21 @@ def test_a_division_admin_configures_the_division(browse, client: TestClient, fa
     assert _outcome(page, "[data-pipeline]") == "同一销售流程内的阶段名称不能重复。"
     form.locator("input[name=name]").fill("方案确认")
     form.locator("input[name=probability]").fill("40")
-    form.locator("button[type=submit]").click()
+    with page.expect_navigation():
+        form.locator("button[type=submit]").click()
     page.wait_for_selector("tr[data-stage] input[value='方案确认']")
     stages = client.get("/api/v1/pipelines", headers=headers).json()[0]["stages"]
     assert stages[0]["name"] == "初步接洽" and any(
         s["name"] == "方案确认" and s["probability"] == 40 for s in stages
     )
     second = page.locator("tr[data-stage]").nth(1).get_attribute("data-stage")
-    page.locator(f"tr[data-stage='{second}'] [data-move=up]").click()
+    with page.expect_navigation():
+        page.locator(f"tr[data-stage='{second}'] [data-move=up]").click()
     page.wait_for_selector(f"tr[data-stage]:first-child[data-stage='{second}']")
     shot(page, "settings-pipelines")
 
-    page.click("a[href^='/settings/lost-reasons']")
+    with page.expect_navigation():
+        page.click("a[href^='/settings/lost-reasons']")
     page.fill("#lost-reasons-form textarea", "价格太高\n选择了竞品\n价格太高")
     page.click("#lost-reasons-form button[type=submit]")
     assert _outcome(page, "section") == "输单原因不能重复。"
@@ -73,11 +77,13 @@ def test_a_division_admin_configures_the_division(browse, client: TestClient, fa
     saved = client.get(f"/api/v1/divisions/{division.id}/lost-reasons", headers=headers).json()
     assert [r["label"] for r in saved] == ["价格太高", "选择了竞品"]
 
-    page.click("a[href^='/settings/pools']")
+    with page.expect_navigation():
+        page.click("a[href^='/settings/pools']")
     pool_form = page.locator("form.pool-form[data-pool]")
     pool_form.locator("input[name=daily_claim_cap]").fill("3")
     pool_form.locator("input[name=holding_capacity]").fill("")
-    pool_form.locator("button[type=submit]").click()
+    with page.expect_navigation():
+        pool_form.locator("button[type=submit]").click()
     page.wait_for_selector("form.pool-form[data-pool] input[name=daily_claim_cap][value='3']")
     pool = client.get("/api/v1/pools", headers=headers).json()[0]
     assert (pool["daily_claim_cap"], pool["holding_capacity"]) == (3, None)
@@ -86,7 +92,8 @@ def test_a_division_admin_configures_the_division(browse, client: TestClient, fa
     new_pool.locator("button[type=submit]").click()
     assert _outcome(page, "section:last-of-type") == "已有同名的公海。"
 
-    page.click("a[href^='/settings/targets']")
+    with page.expect_navigation():
+        page.click("a[href^='/settings/targets']")
     page.select_option("#target-form select[name=metric]", "calls")
     page.fill("#target-form input[name=value]", "120")
     page.click("#target-form button[type=submit]")
