@@ -54,7 +54,8 @@ def test_breached_ticket_and_its_lifecycle(  # type: ignore[no-untyped-def]
     page.wait_for_url("**state=overdue**")
     assert page.locator("#ticket-table tbody tr").count() == 1
 
-    page.click(f"a[href='/tickets/{tickets['complaint']}']")
+    with page.expect_navigation():  # the ticket page binds its buttons once loaded
+        page.click(f"a[href='/tickets/{tickets['complaint']}']")
     page.click("[data-action=start]")
     page.wait_for_selector("#ticket-status[data-status=in_progress]")
     page.fill("#resolve-form textarea", "已派技师现场处理，电梯恢复运行")
