@@ -10,6 +10,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from crm.communications import CapturedCall, CapturedSms, ExcludedCapture, LinkStatus, QuarantinedRecord
+from crm.customers import Customer
 from crm.linking import load_phone_book, relink_number
 from crm.org import Role
 from crm.timeline import TimelineEvent
@@ -34,13 +35,18 @@ def _events_of(session: Session, table: str, row_id: int) -> set[int]:
     return set(session.exec(stmt))
 
 
+def _both_holding_number(session: Session, world: World, factory: Factory) -> tuple[Customer, Customer]:
+    """A customer of the other rep and one of the rep, both with NUMBER."""
+    held = factory.customer(world.division, world.other_rep), factory.customer(world.division, world.rep)
+    for customer in held:
+        add_phone(session, customer, NUMBER)
+    return held
+
+
 def test_ambiguous_number_links_to_all_and_prefers_the_reps_customer(
     client: TestClient, world: World, session: Session, factory: Factory
 ) -> None:
-    others = factory.customer(world.division, world.other_rep)
-    mine = factory.customer(world.division, world.rep)
-    add_phone(session, others, NUMBER)
-    add_phone(session, mine, NUMBER)
+    others, mine = _both_holding_number(session, world, factory)
     [result] = _send_calls(client, world, [call(1, "138 1234 5678", ago(hours=1))])
     row = session.get(CapturedCall, result["id"])
     assert row.link_status == LinkStatus.ambiguous
@@ -136,10 +142,7 @@ def test_phone_book_of_a_large_batch_in_one_query(session: Session, world: World
 def test_merged_away_customers_are_not_linked(
     client: TestClient, world: World, session: Session, factory: Factory
 ) -> None:
-    live = factory.customer(world.division, world.other_rep)
-    gone = factory.customer(world.division, world.rep)
-    add_phone(session, live, NUMBER)
-    add_phone(session, gone, NUMBER)  # a phone left on a merged-away customer
+    live, gone = _both_holding_number(session, world, factory)  # gone: merged away below
     gone.merged_into_id = live.id
     session.add(gone)
     session.commit()
