@@ -18,7 +18,6 @@ from server.deps import OptionalUser, SessionDep
 router = APIRouter(include_in_schema=False)
 
 
-
 def safe_next(value: str | None) -> str:
     """A local path to go to after sign-in; anything that could leave the site becomes ``/``."""
     if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
