@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from sqlalchemy import text
 
 from server.db import make_engine
+from server.sqlite_checkpoint import SAFETY_NET_PAGES
 
 
 def test_sqlite_commits_are_synced(tmp_path: Path) -> None:
@@ -16,5 +18,27 @@ def test_sqlite_commits_are_synced(tmp_path: Path) -> None:
             assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
             assert conn.execute(text("PRAGMA synchronous")).scalar_one() == 2  # FULL
             assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_wal_is_checkpointed_after_commits(tmp_path: Path) -> None:
+    """A commit leaves its checkpoint to the background: the automatic one is only a safety net, yet
+    the committed pages reach the database file soon after without any further commit."""
+    database = tmp_path / "checkpointed.db"
+    engine = make_engine(f"sqlite:///{database}")
+    try:
+        with engine.begin() as conn:
+            assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar_one() == SAFETY_NET_PAGES
+            conn.execute(text("CREATE TABLE note (body TEXT)"))
+        size_before = database.stat().st_size
+        with engine.begin() as conn:  # ~2,000 pages: more than the default automatic checkpoint
+            conn.execute(text("INSERT INTO note (body) VALUES (:body)"), [{"body": "x" * 4000}] * 2000)
+        deadline = time.monotonic() + 30
+        while database.stat().st_size <= size_before + 2000 * 4000 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert database.stat().st_size > size_before + 2000 * 4000
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM note")).scalar_one() == 2000
     finally:
         engine.dispose()
