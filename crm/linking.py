@@ -64,7 +64,7 @@ CAPTURE_TABLES: dict[str, Any] = {
 }
 EVENT_KIND = {SMS_TABLE: "sms", CALL_TABLE: "call", RECORDING_TABLE: "recording"}
 _CHUNK = 500
-_SUMMARY_CHARS = 200
+SUMMARY_CHARS = 200
 
 
 class Holder(NamedTuple):
@@ -201,7 +201,7 @@ def event_content(source_table: str, row: Mapping[str, Any]) -> tuple[str, dict[
     number = row["number_e164"] or row["number_raw"]
     data: dict[str, Any] = {"direction": row["direction"], "number": number}
     if source_table == SMS_TABLE:
-        summary = (row["body"] or "")[:_SUMMARY_CHARS]
+        summary = (row["body"] or "")[:SUMMARY_CHARS]
     elif source_table == CALL_TABLE:
         minutes, seconds = divmod(int(row["duration_s"]), 60)
         data |= {"type": row["type"], "duration_s": row["duration_s"], "answered": row["answered"]}

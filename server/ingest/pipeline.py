@@ -24,14 +24,14 @@ from capture.phone import NormalisedNumber
 from crm.communications import ExcludedCapture, LinkStatus, QuarantinedRecord
 from crm.devices import Device
 from crm.errors import DomainError
-from crm.linking import UNLINKABLE, Link, load_phone_book, timeline_columns
-from crm.timeline import TimelineEvent
+from crm.linking import UNLINKABLE, Link, load_phone_book
 from server.config import Settings
 from server.ingest.alerts import alert_rows, matcher_for, write_alerts
 from server.ingest.keys import key_secret, source_key
 from server.ingest.matching import match_recordings
 from server.ingest.numbers import excluded_numbers, normalised
-from server.ingest.persist import insert_columns, insert_new, insert_rows
+from server.ingest.persist import insert_new, insert_rows
+from server.ingest.projection import project_rows
 from server.ingest.records import DeviceRecord, parse_batch
 from server.ingest.refresh import refresh_changed
 from server.ingest.sources import Source
@@ -329,8 +329,7 @@ def ingest_batch(
     inserted = insert_new(session, source.model.__table__, columns, ("device_id", "source_key"), "source_key")
     columns["id"] = ids = [inserted.get(item.key) for item in kept]
     stored: list[Mapping[str, Any]] = []
-    linked: list[Mapping[str, Any]] = []
-    customers: list[tuple[int, ...]] = []
+    events: list[tuple[int, int]] = []  # (row id, customer id): the timeline projection
     resent = [_RowView(columns, position) for position, row_id in enumerate(ids) if row_id is None]
     refreshed = refresh_changed(session, source.model.__table__, ctx.device_id, resent, source.refreshed)
     for position, (item, row_id) in enumerate(zip(kept, ids, strict=True)):
@@ -346,11 +345,8 @@ def ingest_batch(
         row = _RowView(columns, position)
         stored.append(row)
         if item.link.status in (LinkStatus.linked, LinkStatus.ambiguous):
-            linked.append(row)
-            customers.append(item.link.customer_ids)
-    insert_columns(
-        session, TimelineEvent.__table__, timeline_columns(source.table, linked, customers, ctx.now)
-    )
+            events += [(row_id, customer_id) for customer_id in item.link.customer_ids]
+    project_rows(session, source.table, events, ctx.now)
     insert_rows(session, ExcludedCapture.__table__, excluded_rows, ("device_id", "source", "source_key"))
     quarantine(session, rejected_rows)
     _alerts(session, source, stored, ctx)
