@@ -27,7 +27,8 @@ def excluded_numbers(session: Session, division_id: int, region: str) -> frozens
     stmt = select(ExcludedNumber.e164).where(
         or_(ExcludedNumber.division_id.is_(None), ExcludedNumber.division_id == division_id)
     )
-    return frozenset(session.execute(stmt).scalars()) | frozenset(profile_numbers(session, region).values())
+    listed = session.connection().execute(stmt).scalars()  # Core: no ORM layer on a per-batch read
+    return frozenset(listed) | frozenset(profile_numbers(session, region).values())
 
 
 def profile_numbers(session: Session, region: str) -> dict[int, str]:
@@ -36,7 +37,7 @@ def profile_numbers(session: Session, region: str) -> dict[int, str]:
         User.phone.is_not(None), User.phone != "", User.is_active.is_(True)
     )
     found = {}
-    for user_id, phone in session.execute(stmt):
+    for user_id, phone in session.connection().execute(stmt):
         e164 = normalised(phone, region).e164
         if e164 is not None:
             found[user_id] = e164

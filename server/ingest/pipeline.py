@@ -42,7 +42,6 @@ logger = get_logger("ingest")
 #: Android did not exist before this; a record older than it has a broken clock or value.
 OLDEST = datetime(2000, 1, 1, tzinfo=UTC)
 PHONE_ZONE_PROPERTY = "persist.sys.timezone"
-TIME_FIELDS = ("occurred_at", "sent_at")  # of SMS and call records (calls have no sent_at)
 
 
 class Rejected(Exception):
@@ -148,7 +147,7 @@ def decode_batch(
     body: bytes,
     ctx: IngestContext,
     max_batch: int,
-    time_fields: tuple[str, ...] = TIME_FIELDS,
+    time_fields: tuple[str, ...],
 ) -> DecodedBatch:
     """Decode a request body: usually in one pass from its bytes; when a record is invalid, record by
     record, to say which and why."""
@@ -178,7 +177,7 @@ def decode_batch(
 
 
 def _times_in_range(
-    records: list[DeviceRecord], ctx: IngestContext, fields: tuple[str, ...] = TIME_FIELDS
+    records: list[DeviceRecord], ctx: IngestContext, fields: tuple[str, ...]
 ) -> bool:
     """Whether every time of every record passes :func:`check_times` (the usual case, seen at once)."""
     latest = ctx.now + ctx.max_skew
@@ -189,7 +188,7 @@ def _times_in_range(
     return True
 
 
-def check_times(record: DeviceRecord, ctx: IngestContext, fields: tuple[str, ...] = TIME_FIELDS) -> None:
+def check_times(record: DeviceRecord, ctx: IngestContext, fields: tuple[str, ...]) -> None:
     latest = ctx.now + ctx.max_skew
     for name in fields:
         value = getattr(record, name, None)
@@ -281,7 +280,7 @@ def ingest_batch(
     session: Session, source: Source, body: bytes, ctx: IngestContext, max_batch: int
 ) -> BatchOutcome:
     """Run one request body's batch through the pipeline and commit it; per-record results in input order."""
-    decoded = decode_batch(source.schema, body, ctx, max_batch)
+    decoded = decode_batch(source.schema, body, ctx, max_batch, source.time_fields)
     results: list[dict[str, Any]] = [{}] * len(decoded.records)
     rejected_rows: list[dict[str, Any]] = []
     fresh: list[Item] = []

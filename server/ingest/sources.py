@@ -23,6 +23,7 @@ class Source:
     number: Callable[[Any], str | None]
     key_parts: Callable[[Any], tuple[object, ...]]
     fields: tuple[tuple[str, Getter], ...]  # the table's own columns and how a record gives each
+    time_fields: tuple[str, ...]  # the record's times, checked against the server's clock
     text_column: str | None = None  # scanned by the keyword rules
     # Columns the phone changes in place (not in the key): a re-sent record updates them.
     refreshed: tuple[str, ...] = ()
@@ -73,6 +74,7 @@ SMS = Source(
     number=attrgetter("address"),
     key_parts=lambda rec: (epoch_ms(rec.occurred_at), rec.address, rec.body),
     fields=_SMS_FIELDS,
+    time_fields=("occurred_at", "sent_at"),
     text_column="body",
     refreshed=("type", "type_code", "status", "error_code", "sent_at"),
 )
@@ -90,5 +92,6 @@ CALLS = Source(
         rec.type_code,
     ),
     fields=_CALL_FIELDS,
+    time_fields=("occurred_at",),
     matches_recordings=True,
 )
