@@ -26,6 +26,11 @@ logger = get_logger("db")
 #: Automatic checkpoint threshold (pages, 4 KiB each) of every connection: reached only when the
 #: background checkpoints fall behind or do not run (a command-line process that exits first).
 SAFETY_NET_PAGES = 16_000
+#: A WAL longer than this (frames, 16 MiB) is started over once copied back (:meth:`Checkpointer._truncate`).
+TRUNCATE_FRAMES = 4_096
+#: How long the truncating checkpoint waits for writers and readers; new writers wait meanwhile.
+TRUNCATE_WAIT_MS = 50
+BUSY_TIMEOUT_MS = 1_000
 #: How long a checkpoint that could not copy every frame (a reader still used them) waits to retry.
 RETRY_S = 0.05
 RETRIES = 20
@@ -61,19 +66,36 @@ class Checkpointer:
         if not Path(database).exists():  # removed since (a test's temporary database)
             return
         try:
-            connection = sqlite3.connect(database, timeout=1, check_same_thread=False)
+            connection = sqlite3.connect(database, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
         except sqlite3.Error:
             return
         try:
             for _ in range(RETRIES):
                 busy, frames, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                 if not busy and copied >= frames:
+                    if frames > TRUNCATE_FRAMES:
+                        self._truncate(connection)
                     return
                 time.sleep(RETRY_S)  # a commit in flight or a reader on older frames: try again
         except sqlite3.Error as error:  # the commit's data is safe in the WAL whatever happens here
             log_event(logger, "db.checkpoint.failed", logging.WARNING, database=database, error=str(error))
         finally:
             connection.close()
+
+
+    @staticmethod
+    def _truncate(connection: sqlite3.Connection) -> None:
+        """Start the WAL over from its beginning, if no writer or reader is busy within a moment.
+
+        A writer starts the WAL over only if every frame was copied back when its transaction
+        began; under sustained ingestion the next batch usually begins while the background copy
+        still runs, so the WAL would only grow. Waiting briefly for a gap between batches bounds it.
+        """
+        connection.execute(f"PRAGMA busy_timeout={TRUNCATE_WAIT_MS}")
+        try:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 checkpointer = Checkpointer()

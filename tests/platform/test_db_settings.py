@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from server.db import make_engine
-from server.sqlite_checkpoint import SAFETY_NET_PAGES
+from server.sqlite_checkpoint import SAFETY_NET_PAGES, TRUNCATE_FRAMES
 
 
 def test_sqlite_commits_are_synced(tmp_path: Path) -> None:
@@ -24,7 +24,8 @@ def test_sqlite_commits_are_synced(tmp_path: Path) -> None:
 
 def test_sqlite_wal_is_checkpointed_after_commits(tmp_path: Path) -> None:
     """A commit leaves its checkpoint to the background: the automatic one is only a safety net, yet
-    the committed pages reach the database file soon after without any further commit."""
+    the committed pages reach the database file soon after without any further commit, and a long
+    WAL is started over (truncated)."""
     database = tmp_path / "checkpointed.db"
     engine = make_engine(f"sqlite:///{database}")
     try:
@@ -32,13 +33,18 @@ def test_sqlite_wal_is_checkpointed_after_commits(tmp_path: Path) -> None:
             assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar_one() == SAFETY_NET_PAGES
             conn.execute(text("CREATE TABLE note (body TEXT)"))
         size_before = database.stat().st_size
-        with engine.begin() as conn:  # ~2,000 pages: more than the default automatic checkpoint
-            conn.execute(text("INSERT INTO note (body) VALUES (:body)"), [{"body": "x" * 4000}] * 2000)
+        rows = TRUNCATE_FRAMES + 1000  # a page each: more than the default automatic checkpoint
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO note (body) VALUES (:body)"), [{"body": "x" * 4000}] * rows)
+        wal = tmp_path / "checkpointed.db-wal"
         deadline = time.monotonic() + 30
-        while database.stat().st_size <= size_before + 2000 * 4000 and time.monotonic() < deadline:
+        while (
+            database.stat().st_size <= size_before + rows * 4000 or wal.stat().st_size > 0
+        ) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert database.stat().st_size > size_before + 2000 * 4000
+        assert database.stat().st_size > size_before + rows * 4000
+        assert wal.stat().st_size == 0
         with engine.connect() as conn:
-            assert conn.execute(text("SELECT count(*) FROM note")).scalar_one() == 2000
+            assert conn.execute(text("SELECT count(*) FROM note")).scalar_one() == rows
     finally:
         engine.dispose()
