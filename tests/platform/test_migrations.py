@@ -1,12 +1,22 @@
-"""Migrations are the only source of the schema: after upgrading, the database equals the models."""
+"""Migrations are the only source of the schema: after upgrading, the database equals the models;
+data migrations carry stored rows over."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlmodel import Session
 
-from server.migrate import current_heads, pending_reason, script_heads
+from crm.communications import CapturedCall, CapturedSms
+from crm.devices import Device
+from crm.org import Division
+from server.db import make_engine
+from server.ingest.keys import epoch_ms, key_secret, ordered_key, source_key
+from server.migrate import current_heads, pending_reason, script_heads, upgrade
 from server.schema import metadata
 
 
@@ -20,3 +30,43 @@ def test_migrated_schema_matches_models(engine: Engine) -> None:
 def test_database_is_at_every_head(engine: Engine, database_url: str) -> None:
     assert current_heads(engine) == script_heads(database_url)
     assert pending_reason(engine) is None
+
+
+def test_stored_record_keys_become_time_ordered(tmp_path: Path) -> None:
+    """capture_0004 turns the bare HMAC keys of stored SMS and call rows into the ordered keys that
+    ingestion now computes, so a record re-sent after the upgrade still finds its row."""
+    url = f"sqlite:///{tmp_path / 'before.db'}"
+    for head in script_heads(url) - {"capture_0004"}:
+        upgrade(url, head)
+    upgrade(url, "capture_0003")
+    secret = key_secret("a server secret")
+    at = datetime(2026, 5, 1, 8, 30, 0, 123_456, tzinfo=UTC)  # µs: the key rounds them to ms
+    sms_key = source_key(secret, "sms", epoch_ms(at), "13812345678", "明天见")
+    call_key = source_key(secret, "call", epoch_ms(at), "13812345678", 60, 1)
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            division = Division(name="华东", code="east")
+            session.add(division)
+            session.flush()
+            device = Device(serial="OLD-1", division_id=division.id)
+            session.add(device)
+            session.flush()
+            shared = {"device_id": device.id, "division_id": division.id, "occurred_at": at}
+            session.add(
+                CapturedSms(
+                    **shared, source_key=sms_key, direction="in", source_id=1, type="inbox", type_code=1
+                )
+            )
+            session.add(
+                CapturedCall(
+                    **shared, source_key=call_key, direction="in", source_id=1, type="incoming", type_code=1
+                )
+            )
+            session.commit()
+        upgrade(url)
+        with engine.connect() as conn:
+            assert conn.execute(select(CapturedSms.source_key)).scalar_one() == ordered_key(at, sms_key)
+            assert conn.execute(select(CapturedCall.source_key)).scalar_one() == ordered_key(at, call_key)
+    finally:
+        engine.dispose()

@@ -1,0 +1,55 @@
+"""capture: stored SMS and call rows keyed by time first (``server.ingest.keys.ordered_key``)
+
+A stored row's key becomes its time in ms (11 hex digits) followed by the first 21 hex digits of
+its HMAC key, so that a re-sent record still finds its row. The time is computed from the stored
+``occurred_at`` exactly as ingestion computes it. Rows of excluded numbers keep the bare HMAC.
+
+Revision ID: capture_0004
+Revises: capture_0003
+Create Date: 2026-12-07 17:00:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from crm.types import UTCDateTime
+from server.ingest.keys import ordered_key
+
+revision: str = "capture_0004"
+down_revision: str | Sequence[str] | None = "capture_0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+TABLES = ("captured_sms", "captured_call")
+CHUNK = 10_000
+
+
+def upgrade() -> None:
+    connection = op.get_bind()
+    for name in TABLES:
+        table = sa.table(
+            name, sa.column("id", sa.Integer), sa.column("occurred_at", UTCDateTime), sa.column("source_key")
+        )
+        update = (
+            table.update().where(table.c.id == sa.bindparam("row_id")).values(source_key=sa.bindparam("key"))
+        )
+        last = 0
+        while True:
+            rows = connection.execute(
+                sa.select(table.c.id, table.c.occurred_at, table.c.source_key)
+                .where(table.c.id > last)
+                .order_by(table.c.id)
+                .limit(CHUNK)
+            ).all()
+            if not rows:
+                break
+            connection.execute(
+                update, [{"row_id": row_id, "key": ordered_key(at, key)} for row_id, at, key in rows]
+            )
+            last = rows[-1][0]
+
+
+def downgrade() -> None:
+    raise NotImplementedError("the keys' dropped HMAC digits cannot be restored; restore a backup instead")
