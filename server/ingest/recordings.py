@@ -41,7 +41,7 @@ from server.ingest.persist import as_columns, insert_new, insert_rows
 from server.ingest.pipeline import IngestContext, Rejected, check_times, decode, quarantine, quarantine_row
 from server.ingest.records import Text128, Text500
 from server.logs import get_logger, log_event
-from server.recordings.staging import Staging
+from server.recordings.staging import StagedFile, Written
 from server.recordings.store import RecordingStore
 
 logger = get_logger("ingest")
@@ -182,21 +182,24 @@ def record_chunk(
     session: Session,
     *,
     upload: RecordingUpload,
-    written: int,
+    written: Written,
+    staged: StagedFile,
     ctx: IngestContext,
     store: RecordingStore,
-    staging: Staging,
 ) -> UploadState:
-    """Count the bytes written; when the file is whole, verify it and register the recording."""
-    upload.received += written
-    upload.updated_at = ctx.now
-    session.add(upload)
-    if upload.received < upload.size_bytes:
+    """Count the bytes written; when the file is whole, verify it and register the recording.
+
+    The upload row is changed once, after the recording's row: one UPDATE, not one flushed
+    before the recording's queries and another at the commit.
+    """
+    if upload.received + written.bytes < upload.size_bytes:
+        upload.received += written.bytes
+        upload.updated_at = ctx.now
         session.commit()
         return _upload_state(upload)
-    if staging.sha256(upload.id) != upload.sha256:  # type: ignore[arg-type]
-        staging.reset(upload.id)  # type: ignore[arg-type]
-        upload.received = 0
+    if (written.sha256 or staged.sha256()) != upload.sha256:
+        staged.path.unlink(missing_ok=True)
+        upload.received, upload.updated_at = 0, ctx.now
         session.commit()
         log_event(logger, "ingest.recording.sha256_mismatch", logging.WARNING, upload_id=upload.id)
         raise DomainError(
@@ -204,11 +207,12 @@ def record_chunk(
             field="sha256",
             status_code=422,
         )
-    store.put(staging.path(upload.id), upload.sha256)  # type: ignore[arg-type]
-    upload.recording_id = register_recording(
+    store.put(staged.path, upload.sha256)
+    recording_id = register_recording(
         session, meta=RecordingIn.model_validate(upload.meta), ctx=ctx, store=store
     )
-    upload.status = UploadStatus.complete
+    upload.received, upload.updated_at = upload.size_bytes, ctx.now
+    upload.recording_id, upload.status = recording_id, UploadStatus.complete
     session.commit()
     return _upload_state(upload)
 

@@ -26,12 +26,16 @@ class LocalStore:
         return self.path(sha256).is_file()
 
     def put(self, staged: Path, sha256: str) -> None:
+        """Durable when it returns: the file's bytes and its name are synced to disk first, since
+        the upload is answered ``complete`` next and the agent deletes its copy."""
         target = self.path(sha256)
         if target.is_file():
             staged.unlink(missing_ok=True)
             return
-        target.parent.mkdir(parents=True, exist_ok=True)
+        _sync(staged, os.O_RDONLY)
+        _make_dirs(target.parent)
         os.replace(staged, target)  # atomic: readers never see a partial file
+        _sync(target.parent, os.O_DIRECTORY)
 
     def size(self, sha256: str) -> int:
         return self.path(sha256).stat().st_size
@@ -53,3 +57,20 @@ class LocalStore:
 
     def delete(self, sha256: str) -> None:
         self.path(sha256).unlink(missing_ok=True)
+
+
+def _sync(path: Path, flags: int) -> None:
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _make_dirs(folder: Path) -> None:
+    """``mkdir -p`` whose new entries are synced into their parents."""
+    if folder.is_dir():
+        return
+    _make_dirs(folder.parent)
+    folder.mkdir(exist_ok=True)  # exists: a concurrent upload made it, and may not have synced it yet
+    _sync(folder.parent, os.O_DIRECTORY)

@@ -20,7 +20,8 @@ class RecordingStore(Protocol):
     def has(self, sha256: str) -> bool: ...
 
     def put(self, staged: Path, sha256: str) -> None:
-        """Take a verified staged file (moved, not copied); a no-op apart from removing it when present."""
+        """Take a verified staged file (moved, not copied), durable when this returns; a no-op apart
+        from removing it when the content is present."""
         ...
 
     def size(self, sha256: str) -> int: ...

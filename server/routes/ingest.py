@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from crm.access import scope
 from crm.communications import CaptureSource, ExcludedNumber, ExclusionKind, LinkStatus, QuarantinedRecord
 from crm.devices import Device
-from crm.errors import DomainError
+from crm.errors import Conflict, DomainError
 from crm.org import Role, User
 from crm.types import utcnow
 from server.config import Settings
@@ -28,7 +28,7 @@ from server.ingest.recordings import UploadState, check_chunk, record_chunk, sta
 from server.ingest.records import BatchResult, ContactIn, DeviceRecord, batch_schema
 from server.ingest.rules import add_exclusion, remove_exclusion
 from server.ingest.sources import CALLS, SMS
-from server.recordings.staging import Staging, TooManyBytes
+from server.recordings.staging import Busy, Staging, TooManyBytes
 from server.recordings.store import get_store
 from server.routes.schemas import Read, Strict
 from server.routes.trackers import RawBody
@@ -126,27 +126,27 @@ async def put_recording_bytes(
     upload = await run_in_threadpool(
         check_chunk, session, device=device, upload_id=upload_id, offset=upload_offset
     )
-    staging = Staging(settings.recordings_dir / "staging")
+    left = upload.size_bytes - upload_offset
     try:
-        written = await staging.write(
-            upload.id,
-            upload_offset,
-            request.stream(),
-            upload.size_bytes - upload_offset,  # type: ignore[arg-type]
-        )
+        with Staging(settings.recordings_dir / "staging").open(upload.id) as staged:  # type: ignore[arg-type]
+            written = await staged.write(
+                upload_offset, request.stream(), left, whole=request.headers.get("content-length") == str(left)
+            )
+            return await run_in_threadpool(
+                record_chunk,
+                session,
+                upload=upload,
+                written=written,
+                staged=staged,
+                ctx=_context(device, settings),
+                store=get_store(settings),
+            )
     except TooManyBytes:
         raise DomainError(
             "more bytes than size_bytes declared", field="size_bytes", status_code=413
         ) from None
-    return await run_in_threadpool(
-        record_chunk,
-        session,
-        upload=upload,
-        written=written.bytes,
-        ctx=_context(device, settings),
-        store=get_store(settings),
-        staging=staging,
-    )
+    except Busy:
+        raise Conflict("another request is sending bytes of this upload", field="Upload-Offset") from None
 
 
 # --- for users: exclusion list and quarantine -------------------------------------------------

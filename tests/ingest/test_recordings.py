@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -18,6 +19,7 @@ from crm.types import utcnow
 from server.auth.service import issue_device_token
 from server.config import Settings
 from server.ingest.transcription import transcribe_one, transcribe_pending
+from server.recordings.staging import Staging
 from server.recordings.store import get_store
 from tests.factories import Factory
 from tests.ingest.conftest import AUDIO, MP3, World, add_phone, ago, call, declare, iso, put_bytes, upload
@@ -109,6 +111,17 @@ def test_same_content_from_two_phones_is_stored_once(
     assert session.execute(select(func.count()).select_from(Recording)).scalar_one() == 2
     stored = [p for p in (settings.recordings_dir / "sha256").rglob("*") if p.is_file()]
     assert len(stored) == 1
+
+
+def test_bytes_for_an_upload_another_request_is_writing_get_409(
+    client: TestClient, world: World, settings: Settings
+) -> None:
+    state = declare(client, world.device_headers, MP3)
+    with Staging(settings.recordings_dir / "staging").open(state["upload_id"]):
+        busy = put_bytes(client, world.device_headers, state["upload_id"], 0, MP3)
+    assert busy.status_code == 409 and busy.json()["field"] == "Upload-Offset"
+    done = put_bytes(client, world.device_headers, state["upload_id"], 0, MP3).json()
+    assert done["status"] == "complete" and get_store(settings).has(hashlib.sha256(MP3).hexdigest())
 
 
 def test_wrong_sha256_restarts_the_upload_and_stores_nothing(
