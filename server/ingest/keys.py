@@ -43,9 +43,9 @@ def epoch_ms(at: datetime) -> int:
     return round(at.timestamp() * 1000)
 
 
-def ordered_key(at: datetime, private_key: str) -> str:
-    """The key a stored row is unique by: its time (``at``), then the start of its ``source_key``."""
-    return f"{epoch_ms(at):0{TIME_HEX_CHARS}x}{private_key[: KEY_HEX_CHARS - TIME_HEX_CHARS]}"
+def ordered_key(at_ms: int, private_key: str) -> str:
+    """The key a stored row is unique by: its time (:func:`epoch_ms`), then the start of its ``source_key``."""
+    return f"{at_ms:0{TIME_HEX_CHARS}x}{private_key[: KEY_HEX_CHARS - TIME_HEX_CHARS]}"
 
 
 @lru_cache(maxsize=8)

@@ -177,9 +177,7 @@ def decode_batch(
     return DecodedBatch(checked, raws)
 
 
-def _times_in_range(
-    records: list[DeviceRecord], ctx: IngestContext, fields: tuple[str, ...]
-) -> bool:
+def _times_in_range(records: list[DeviceRecord], ctx: IngestContext, fields: tuple[str, ...]) -> bool:
     """Whether every time of every record passes :func:`check_times` (the usual case, seen at once)."""
     latest = ctx.now + ctx.max_skew
     for name in fields:
@@ -296,8 +294,8 @@ def ingest_batch(
             )
             rejected_rows.append(quarantine_row(ctx, source.name, raw, record))
             continue
-        private_key = source_key(ctx.secret, source.name, *source.key_parts(record))
-        key = ordered_key(record.occurred_at, private_key)
+        parts = source.key_parts(record)
+        key = ordered_key(parts[0], private_key := source_key(ctx.secret, source.name, *parts))
         if key in seen:
             results[index] = record_result(index, record.source_id, "duplicate")
             continue

@@ -21,7 +21,7 @@ class Source:
     model: Any
     schema: type[RecordIn]
     number: Callable[[Any], str | None]
-    key_parts: Callable[[Any], tuple[object, ...]]
+    key_parts: Callable[[Any], tuple[Any, ...]]  # what identifies a record, its time (epoch ms) first
     fields: tuple[tuple[str, Getter], ...]  # the table's own columns and how a record gives each
     time_fields: tuple[str, ...]  # the record's times, checked against the server's clock
     text_column: str | None = None  # scanned by the keyword rules

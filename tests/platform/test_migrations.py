@@ -66,7 +66,11 @@ def test_stored_record_keys_become_time_ordered(tmp_path: Path) -> None:
             session.commit()
         upgrade(url)
         with engine.connect() as conn:
-            assert conn.execute(select(CapturedSms.source_key)).scalar_one() == ordered_key(at, sms_key)
-            assert conn.execute(select(CapturedCall.source_key)).scalar_one() == ordered_key(at, call_key)
+            assert conn.execute(select(CapturedSms.source_key)).scalar_one() == ordered_key(
+                epoch_ms(at), sms_key
+            )
+            assert conn.execute(select(CapturedCall.source_key)).scalar_one() == ordered_key(
+                epoch_ms(at), call_key
+            )
     finally:
         engine.dispose()

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from crm.types import UTCDateTime
-from server.ingest.keys import ordered_key
+from server.ingest.keys import epoch_ms, ordered_key
 
 revision: str = "capture_0004"
 down_revision: str | Sequence[str] | None = "capture_0003"
@@ -46,7 +46,8 @@ def upgrade() -> None:
             if not rows:
                 break
             connection.execute(
-                update, [{"row_id": row_id, "key": ordered_key(at, key)} for row_id, at, key in rows]
+                update,
+                [{"row_id": row_id, "key": ordered_key(epoch_ms(at), key)} for row_id, at, key in rows],
             )
             last = rows[-1][0]
 
