@@ -64,7 +64,6 @@ class CapturedSms(CapturedBase, table=True):
     __table_args__ = (
         UniqueConstraint("device_id", "source_key", name="uq_captured_sms_device_key"),
         Index("ix_captured_sms_e164", "number_e164"),
-        Index("ix_captured_sms_division_time", "division_id", "occurred_at"),
     )
 
     source_id: int = Field(description="The phone's _id (reused after a factory reset).")
@@ -90,7 +89,6 @@ class CapturedCall(CapturedBase, table=True):
     __table_args__ = (
         UniqueConstraint("device_id", "source_key", name="uq_captured_call_device_key"),
         Index("ix_captured_call_e164", "number_e164"),
-        Index("ix_captured_call_division_time", "division_id", "occurred_at"),
         Index("ix_captured_call_device_time", "device_id", "occurred_at"),
     )
 

@@ -36,8 +36,9 @@ def test_stored_record_keys_become_time_ordered(tmp_path: Path) -> None:
     """capture_0004 turns the bare HMAC keys of stored SMS and call rows into the ordered keys that
     ingestion now computes, so a record re-sent after the upgrade still finds its row."""
     url = f"sqlite:///{tmp_path / 'before.db'}"
-    for head in script_heads(url) - {"capture_0004"}:
-        upgrade(url, head)
+    for head in script_heads(url):
+        if not head.startswith("capture_"):
+            upgrade(url, head)
     upgrade(url, "capture_0003")
     secret = key_secret("a server secret")
     at = datetime(2026, 5, 1, 8, 30, 0, 123_456, tzinfo=UTC)  # µs: the key rounds them to ms
