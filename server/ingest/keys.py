@@ -18,7 +18,7 @@ A stored SMS or call row is unique by its :func:`ordered_key`: the record's time
 of) its HMAC. A phone's records arrive roughly in time order, so their keys go to the end of the
 unique index instead of all over it: a batch then writes a few index pages instead of one per
 record (quick ingestion runs: 10 % less server time on an empty table, 20-30 % at 180,000 rows).
-Rows of excluded numbers keep the bare HMAC: their time is not kept.
+Of a record of an excluded number only its :func:`untimed_key` is kept: no time.
 """
 
 from __future__ import annotations
@@ -46,6 +46,12 @@ def epoch_ms(at: datetime) -> int:
 def ordered_key(at_ms: int, private_key: str) -> str:
     """The key a stored row is unique by: its time (:func:`epoch_ms`), then the start of its ``source_key``."""
     return f"{at_ms:0{TIME_HEX_CHARS}x}{private_key[: KEY_HEX_CHARS - TIME_HEX_CHARS]}"
+
+
+def untimed_key(key: str) -> str:
+    """An :func:`ordered_key` without its time: what ``excluded_capture`` keeps of an excluded record
+    (at ingestion, and when a purge removes what was stored before the number was excluded)."""
+    return key[TIME_HEX_CHARS:]
 
 
 @lru_cache(maxsize=8)

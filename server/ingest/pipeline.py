@@ -28,7 +28,7 @@ from crm.errors import DomainError
 from crm.linking import UNLINKABLE, Link, load_phone_book
 from server.config import Settings
 from server.ingest.alerts import alert_rows, matcher_for, write_alerts
-from server.ingest.keys import key_secret, ordered_key, source_key
+from server.ingest.keys import key_secret, ordered_key, source_key, untimed_key
 from server.ingest.matching import match_recordings
 from server.ingest.numbers import excluded_numbers, normalised
 from server.ingest.persist import insert_new, insert_rows
@@ -114,7 +114,6 @@ class Item:
     index: int
     record: Any
     key: str  # unique per device among stored rows (``keys.ordered_key``)
-    private_key: str  # the bare HMAC: all that is kept of an excluded record
     number: NormalisedNumber
     link: Link = UNLINKABLE
 
@@ -297,12 +296,12 @@ def ingest_batch(
             rejected_rows.append(quarantine_row(ctx, source.name, raw, record))
             continue
         parts = source.key_parts(record)
-        key = ordered_key(parts[0], private_key := source_key(ctx.secret, source.name, *parts))
+        key = ordered_key(parts[0], source_key(ctx.secret, source.name, *parts))
         if key in seen:
             results[index] = record_result(index, record.source_id, "duplicate")
             continue
         seen.add(key)
-        fresh.append(Item(index, record, key, private_key, normalised(source.number(record), ctx.region)))
+        fresh.append(Item(index, record, key, normalised(source.number(record), ctx.region)))
 
     # exclusion list: content discarded, only the key is counted
     excluded = excluded_numbers(session, ctx.division_id, ctx.region)
@@ -316,7 +315,7 @@ def ingest_batch(
                     "device_id": ctx.device_id,
                     "division_id": ctx.division_id,
                     "source": source.name,
-                    "source_key": item.private_key,
+                    "source_key": untimed_key(item.key),
                     "received_at": ctx.now,
                 }
             )

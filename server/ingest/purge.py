@@ -11,6 +11,7 @@ phone books. What stays is what excluded records leave at ingestion: their key i
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -33,6 +34,7 @@ from crm.communications import (
     RecordingUpload,
 )
 from crm.timeline import TimelineEvent
+from server.ingest.keys import untimed_key
 from server.ingest.persist import insert_columns
 
 _CHUNK = 500
@@ -79,11 +81,11 @@ def purge_number(session: Session, e164: str, division_id: int | None, *, now: d
         )
     ).all()
     for table, model, source in _SOURCES:
-        _remove(session, table, model, source, found[table], now, purged)
+        _remove(session, table, model, source, found[table], now, purged, untimed_key)
     ids = [row.id for row in recordings]
     for chunk in _chunks(ids):
         session.execute(delete(RecordingUpload).where(RecordingUpload.recording_id.in_(chunk)))
-    _remove(session, RECORDING_TABLE, Recording, CaptureSource.recording, recordings, now, purged)
+    _remove(session, RECORDING_TABLE, Recording, CaptureSource.recording, recordings, now, purged, str)
     for sha256 in sorted({row.sha256 for row in recordings}):
         if not session.execute(select(func.count()).where(Recording.sha256 == sha256)).scalar_one():
             purged.orphaned_files.append(sha256)
@@ -100,8 +102,10 @@ def _remove(
     rows: list[Any],
     now: datetime,
     purged: Purged,
+    kept_key: Callable[[str], str],
 ) -> None:
-    """Delete captured rows with their events and alerts; keep their keys as excluded captures."""
+    """Delete captured rows with their events and alerts; keep ``kept_key`` of their keys as excluded
+    captures (what ingestion keeps of an excluded record of the same source)."""
     if not rows:
         return
     ids = [row.id for row in rows]
@@ -125,7 +129,7 @@ def _remove(
             "device_id": [row.device_id for row in rows],
             "division_id": [row.division_id for row in rows],
             "source": [source.value] * len(rows),
-            "source_key": [row.source_key for row in rows],
+            "source_key": [kept_key(row.source_key) for row in rows],
             "received_at": [now] * len(rows),
         },
         ("device_id", "source", "source_key"),

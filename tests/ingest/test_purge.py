@@ -29,6 +29,7 @@ from tests.ingest.conftest import MP3, World, add_phone, ago, call, iso, sms, up
 from tests.ingest.test_contacts import contact
 
 PERSONAL = "+8613800000001"
+PERSONAL_SMS_AT = ago(hours=5)  # re-sent after the purge: the same record, the same time
 CUSTOMER = "+8613812345678"
 
 
@@ -44,7 +45,7 @@ def _capture(client: TestClient, headers: dict) -> None:
             "/api/v1/ingest/sms",
             json={
                 "records": [
-                    sms(1, "13800000001", "私单的事今晚说", ago(hours=5)),  # keyword → alert
+                    sms(1, "13800000001", "私单的事今晚说", PERSONAL_SMS_AT),  # keyword → alert
                     sms(2, "13812345678", "报价单", ago(hours=4)),
                 ]
             },
@@ -116,10 +117,12 @@ def test_excluding_a_number_purges_its_captured_content(
     # re-sent afterwards: answered excluded, nothing comes back
     again = client.post(
         "/api/v1/ingest/sms",
-        json={"records": [sms(1, "13800000001", "私单的事今晚说", ago(hours=5))]},
+        json={"records": [sms(1, "13800000001", "私单的事今晚说", PERSONAL_SMS_AT)]},
         headers=world.device_headers,
     ).json()
     assert again["excluded"] == 1 and _count(session, CapturedSms) == 1
+    session.expire_all()  # the same key was kept on purging as on arrival: still counted once
+    assert sorted(session.exec(select(ExcludedCapture.source)).all()) == ["call", "recording", "sms"]
 
 
 def test_purge_keeps_a_file_another_recording_needs_and_stays_in_its_division(

@@ -11,11 +11,11 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from crm.communications import CapturedCall, CapturedSms
+from crm.communications import CapturedCall, CapturedSms, ExcludedCapture
 from crm.devices import Device
 from crm.org import Division
 from server.db import make_engine
-from server.ingest.keys import epoch_ms, key_secret, ordered_key, source_key
+from server.ingest.keys import epoch_ms, key_secret, ordered_key, source_key, untimed_key
 from server.migrate import current_heads, pending_reason, script_heads, upgrade
 from server.schema import metadata
 
@@ -64,6 +64,12 @@ def test_stored_record_keys_become_time_ordered(tmp_path: Path) -> None:
                     **shared, source_key=call_key, direction="in", source_id=1, type="incoming", type_code=1
                 )
             )
+            for source, key in (("sms", sms_key), ("call", call_key), ("contact", sms_key)):
+                session.add(
+                    ExcludedCapture(
+                        device_id=device.id, division_id=division.id, source=source, source_key=key
+                    )
+                )
             session.commit()
         upgrade(url)
         with engine.connect() as conn:
@@ -73,5 +79,11 @@ def test_stored_record_keys_become_time_ordered(tmp_path: Path) -> None:
             assert conn.execute(select(CapturedCall.source_key)).scalar_one() == ordered_key(
                 epoch_ms(at), call_key
             )
+            kept = dict(conn.execute(select(ExcludedCapture.source, ExcludedCapture.source_key)).all())
+        assert kept == {  # what ingestion keeps now of an excluded record; contacts' keys have no time
+            "sms": untimed_key(ordered_key(epoch_ms(at), sms_key)),
+            "call": untimed_key(ordered_key(epoch_ms(at), call_key)),
+            "contact": sms_key,
+        }
     finally:
         engine.dispose()

@@ -2,7 +2,8 @@
 
 A stored row's key becomes its time in ms (11 hex digits) followed by the first 21 hex digits of
 its HMAC key, so that a re-sent record still finds its row. The time is computed from the stored
-``occurred_at`` exactly as ingestion computes it. Rows of excluded numbers keep the bare HMAC.
+``occurred_at`` exactly as ingestion computes it. What ``excluded_capture`` keeps of an excluded
+SMS or call becomes those 21 hex digits (``keys.untimed_key``), as ingestion and purges now keep.
 
 Revision ID: capture_0004
 Revises: capture_0003
@@ -15,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from crm.types import UTCDateTime
-from server.ingest.keys import epoch_ms, ordered_key
+from server.ingest.keys import KEY_HEX_CHARS, TIME_HEX_CHARS, epoch_ms, ordered_key
 
 revision: str = "capture_0004"
 down_revision: str | Sequence[str] | None = "capture_0003"
@@ -50,6 +51,12 @@ def upgrade() -> None:
                 [{"row_id": row_id, "key": ordered_key(epoch_ms(at), key)} for row_id, at, key in rows],
             )
             last = rows[-1][0]
+    excluded = sa.table("excluded_capture", sa.column("source"), sa.column("source_key"))
+    connection.execute(
+        excluded.update()
+        .where(excluded.c.source.in_(["sms", "call"]))
+        .values(source_key=sa.func.substr(excluded.c.source_key, 1, KEY_HEX_CHARS - TIME_HEX_CHARS))
+    )
 
 
 def downgrade() -> None:
