@@ -10,6 +10,7 @@ phone books. What stays is what excluded records leave at ingestion: their key i
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,11 +31,13 @@ from crm.communications import (
     CapturedSms,
     CaptureSource,
     ExcludedCapture,
+    QuarantinedRecord,
     Recording,
     RecordingUpload,
 )
 from crm.timeline import TimelineEvent
 from server.ingest.keys import untimed_key
+from server.ingest.numbers import normalised
 from server.ingest.persist import insert_columns
 
 _CHUNK = 500
@@ -57,9 +60,12 @@ def _chunks(values: list[Any]) -> list[list[Any]]:
     return [values[i : i + _CHUNK] for i in range(0, len(values), _CHUNK)]
 
 
-def purge_number(session: Session, e164: str, division_id: int | None, *, now: datetime) -> Purged:
+def purge_number(
+    session: Session, e164: str, division_id: int | None, *, region: str, now: datetime
+) -> Purged:
     """Remove what was captured with ``e164`` in ``division_id`` (every division when None); flushes,
-    the caller commits (and then deletes :attr:`Purged.orphaned_files` from the store)."""
+    the caller commits (and then deletes :attr:`Purged.orphaned_files` from the store). ``region``
+    reads the numbers of quarantined records as ingestion would have."""
     purged = Purged()
     found = {
         table: session.execute(
@@ -90,6 +96,7 @@ def purge_number(session: Session, e164: str, division_id: int | None, *, now: d
         if not session.execute(select(func.count()).where(Recording.sha256 == sha256)).scalar_one():
             purged.orphaned_files.append(sha256)
     _purge_phone_books(session, e164, division_id, purged)
+    _purge_quarantine(session, e164, division_id, region, purged)
     session.flush()
     return purged
 
@@ -162,3 +169,46 @@ def _purge_phone_books(session: Session, e164: str, division_id: int | None, pur
             ~select(number.id).where(number.contact_id == CapturedContact.id).exists(),
         )
         purged.counts["contacts"] += session.execute(emptied).rowcount
+
+
+def _quarantined_numbers(payload: str) -> list[str]:
+    """The raw numbers a quarantined record holds: an SMS address, a call's or recording's number,
+    a phone-book entry's numbers (whatever else the record got wrong)."""
+    try:
+        record = json.loads(payload)
+    except ValueError:
+        return []
+    if not isinstance(record, dict):
+        return []
+    found = [record.get("address"), record.get("number")]
+    entries = record.get("numbers")
+    if isinstance(entries, list):
+        found += [entry.get("number") for entry in entries if isinstance(entry, dict)]
+    return [number for number in found if isinstance(number, str)]
+
+
+def _purge_quarantine(
+    session: Session, e164: str, division_id: int | None, region: str, purged: Purged
+) -> None:
+    """Quarantined records with the number are deleted: they keep payloads for managers to look
+    into, not personal numbers. Rejected records are few, so their payloads are read and their
+    numbers normalised here, in chunks, rather than indexed at ingestion."""
+    last = 0
+    while True:
+        rows = session.execute(
+            select(QuarantinedRecord.id, QuarantinedRecord.payload)
+            .where(QuarantinedRecord.id > last, _in_scope(QuarantinedRecord, division_id))
+            .order_by(QuarantinedRecord.id)
+            .limit(_CHUNK)
+        ).all()
+        if not rows:
+            return
+        last = rows[-1].id
+        holding = [
+            row.id
+            for row in rows
+            if any(normalised(raw, region).e164 == e164 for raw in _quarantined_numbers(row.payload))
+        ]
+        if holding:
+            session.execute(delete(QuarantinedRecord).where(QuarantinedRecord.id.in_(holding)))
+            purged.counts["quarantined"] += len(holding)

@@ -72,7 +72,7 @@ def add_exclusion(
         ip=ip,
         detail={"kind": kind},
     )
-    purged = purge_number(session, parsed.e164, division_id, now=now)
+    purged = purge_number(session, parsed.e164, division_id, region=region, now=now)
     record_audit(
         session,
         action="capture.exclusion.purge",

@@ -53,7 +53,7 @@ def sync_staff_numbers(session: Session, now: datetime, *, region: str, store: R
                 created_at=now,
             )
         )
-        purged = purge_number(session, e164, None, now=now)
+        purged = purge_number(session, e164, None, region=region, now=now)
         orphaned += purged.orphaned_files
         record_audit(
             session,

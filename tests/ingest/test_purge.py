@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from fastapi.testclient import TestClient
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -14,6 +16,7 @@ from crm.communications import (
     CapturedContactNumber,
     CapturedSms,
     ExcludedCapture,
+    QuarantinedRecord,
     Recording,
     RecordingUpload,
 )
@@ -66,6 +69,13 @@ def _capture(client: TestClient, headers: dict) -> None:
         ).json()["accepted"]
         == 2
     )
+    future = datetime.now(UTC) + timedelta(days=30)  # refused: quarantined with its payload
+    rejected = client.post(
+        "/api/v1/ingest/sms",
+        json={"records": [sms(3, "138 0000 0001", "私事", future), sms(4, "13812345678", "报价", future)]},
+        headers=headers,
+    ).json()
+    assert rejected["rejected"] == 2
     recorded = upload(client, headers, MP3, started_at=iso(started), file_name="rec_13800000001.mp3")
     assert recorded["status"] == "complete", recorded
     client.post(
@@ -113,6 +123,9 @@ def test_excluding_a_number_purges_its_captured_content(
     assert audit.actor_user_id == world.rep.id
     assert audit.detail["sms"] == audit.detail["call"] == audit.detail["recording"] == 1
     assert audit.detail["files"] == 1 and audit.detail["contacts"] == 1 and audit.detail["alerts"] == 1
+    # the refused record with the number leaves the quarantine, the other stays
+    assert audit.detail["quarantined"] == 1
+    assert [q.source_id for q in session.exec(select(QuarantinedRecord))] == ["4"]
 
     # re-sent afterwards: answered excluded, nothing comes back
     again = client.post(
