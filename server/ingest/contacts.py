@@ -225,7 +225,7 @@ def ingest_contacts(session: Session, body: bytes, ctx: IngestContext, max_batch
         },
         ("device_id", "source", "source_key"),
     )
-    quarantine(session, rejected_rows)
+    quarantine(session, ctx, rejected_rows)
     session.commit()
 
     for entry in entries:

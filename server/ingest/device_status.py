@@ -87,7 +87,7 @@ def record_device_status(
         report: DeviceStatusIn = decode(DeviceStatusIn, payload)
         check_times(report, ctx, ("occurred_at",))
     except Rejected as rejected:
-        quarantine(session, [quarantine_row(ctx, CaptureSource.device_status, payload, rejected)])
+        quarantine(session, ctx, [quarantine_row(ctx, CaptureSource.device_status, payload, rejected)])
         session.commit()
         raise DomainError(rejected.reason, field=rejected.field, status_code=422) from None
     current: dict[str, Any] = device.status or {}

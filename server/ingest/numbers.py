@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 
 from sqlalchemy import bindparam, or_, select
@@ -46,3 +47,19 @@ def profile_numbers(session: Session, region: str) -> dict[int, str]:
         if e164 is not None:
             found[user_id] = e164
     return found
+
+
+def payload_numbers(payload: str, region: str) -> set[str]:
+    """E.164 of the numbers a quarantined record's payload (JSON) holds — an SMS address, a call's
+    or recording's number, a phone-book entry's numbers — whatever else the record got wrong."""
+    try:
+        record = json.loads(payload)
+    except ValueError:
+        return set()
+    if not isinstance(record, dict):
+        return set()
+    found = [record.get("address"), record.get("number")]
+    if isinstance(entries := record.get("numbers"), list):
+        found += [entry.get("number") for entry in entries if isinstance(entry, dict)]
+    numbers = {normalised(raw, region).e164 for raw in found if isinstance(raw, str)}
+    return {e164 for e164 in numbers if e164 is not None}

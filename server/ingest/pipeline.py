@@ -30,7 +30,7 @@ from server.config import Settings
 from server.ingest.alerts import alert_rows, matcher_for, write_alerts
 from server.ingest.keys import key_secret, ordered_key, source_key, untimed_key
 from server.ingest.matching import match_recordings
-from server.ingest.numbers import excluded_numbers, normalised
+from server.ingest.numbers import excluded_numbers, normalised, payload_numbers
 from server.ingest.persist import insert_new, insert_rows
 from server.ingest.projection import project_rows
 from server.ingest.records import DeviceRecord, parse_batch
@@ -218,8 +218,14 @@ def quarantine_row(ctx: IngestContext, source: str, raw: Any, rejected: Rejected
     }
 
 
-def quarantine(session: Session, rows: list[dict[str, Any]]) -> None:
-    insert_rows(session, QuarantinedRecord.__table__, rows, ("device_id", "source", "payload_hash"))
+def quarantine(session: Session, ctx: IngestContext, rows: list[dict[str, Any]]) -> None:
+    """Keep refused records with their reason; not those holding a number on the exclusion list,
+    whose content is not kept (they are still answered ``rejected``)."""
+    if not rows:
+        return
+    excluded = excluded_numbers(session, ctx.division_id, ctx.region)
+    kept = [row for row in rows if not payload_numbers(row["payload"], ctx.region) & excluded]
+    insert_rows(session, QuarantinedRecord.__table__, kept, ("device_id", "source", "payload_hash"))
 
 
 class _RowView(Mapping[str, Any]):
@@ -348,7 +354,7 @@ def ingest_batch(
             events += [(row_id, customer_id) for customer_id in item.link.customer_ids]
     project_rows(session, source.table, events, ctx.now)
     insert_rows(session, ExcludedCapture.__table__, excluded_rows, ("device_id", "source", "source_key"))
-    quarantine(session, rejected_rows)
+    quarantine(session, ctx, rejected_rows)
     _alerts(session, source, stored, ctx)
     if source.matches_recordings and stored:
         times = [row["occurred_at"] for row in stored]

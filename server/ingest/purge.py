@@ -10,7 +10,6 @@ phone books. What stays is what excluded records leave at ingestion: their key i
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,7 +36,7 @@ from crm.communications import (
 )
 from crm.timeline import TimelineEvent
 from server.ingest.keys import untimed_key
-from server.ingest.numbers import normalised
+from server.ingest.numbers import payload_numbers
 from server.ingest.persist import insert_columns
 
 _CHUNK = 500
@@ -171,22 +170,6 @@ def _purge_phone_books(session: Session, e164: str, division_id: int | None, pur
         purged.counts["contacts"] += session.execute(emptied).rowcount
 
 
-def _quarantined_numbers(payload: str) -> list[str]:
-    """The raw numbers a quarantined record holds: an SMS address, a call's or recording's number,
-    a phone-book entry's numbers (whatever else the record got wrong)."""
-    try:
-        record = json.loads(payload)
-    except ValueError:
-        return []
-    if not isinstance(record, dict):
-        return []
-    found = [record.get("address"), record.get("number")]
-    entries = record.get("numbers")
-    if isinstance(entries, list):
-        found += [entry.get("number") for entry in entries if isinstance(entry, dict)]
-    return [number for number in found if isinstance(number, str)]
-
-
 def _purge_quarantine(
     session: Session, e164: str, division_id: int | None, region: str, purged: Purged
 ) -> None:
@@ -204,11 +187,7 @@ def _purge_quarantine(
         if not rows:
             return
         last = rows[-1].id
-        holding = [
-            row.id
-            for row in rows
-            if any(normalised(raw, region).e164 == e164 for raw in _quarantined_numbers(row.payload))
-        ]
+        holding = [row.id for row in rows if e164 in payload_numbers(row.payload, region)]
         if holding:
             session.execute(delete(QuarantinedRecord).where(QuarantinedRecord.id.in_(holding)))
             purged.counts["quarantined"] += len(holding)

@@ -95,7 +95,7 @@ def start_upload(
         if meta.size_bytes > max_bytes:
             raise Rejected(f"file larger than {max_bytes} bytes", "size_bytes")
     except Rejected as rejected:
-        quarantine(session, [quarantine_row(ctx, CaptureSource.recording, payload, rejected)])
+        quarantine(session, ctx, [quarantine_row(ctx, CaptureSource.recording, payload, rejected)])
         session.commit()
         raise DomainError(rejected.reason, field=rejected.field, status_code=422) from None
 

@@ -188,6 +188,12 @@ def test_excluded_numbers_are_only_counted(
     assert [s.body for s in stored] == ["报价"]
     assert session.execute(select(func.count()).select_from(ExcludedCapture)).scalar_one() == 2
     assert session.execute(select(func.count()).select_from(QuarantinedRecord)).scalar_one() == 0
+    # refused records: answered rejected; one with an excluded number leaves no payload behind
+    future = ago(hours=-24 * 30)
+    refused = {"records": [sms(4, "137-0000-1111", "私人", future), sms(5, "13812345678", "报价", future)]}
+    body = client.post("/api/v1/ingest/sms", json=refused, headers=world.device_headers).json()
+    assert [r["status"] for r in body["results"]] == ["rejected", "rejected"]
+    assert session.exec(select(QuarantinedRecord.source_id)).all() == ["5"]
 
 
 def test_exclusion_permissions(client: TestClient, world: World, factory: Factory) -> None:
