@@ -347,7 +347,13 @@ def ingest_batch(
             else:
                 results[item.index] = record_result(item.index, item.record.source_id, "duplicate")
             continue
-        results[item.index] = record_result(item.index, item.record.source_id, "accepted", id=row_id)
+        # the usual answer, built directly (a decoded record always has its source_id)
+        results[item.index] = {
+            "index": item.index,
+            "source_id": item.record.source_id,
+            "status": "accepted",
+            "id": row_id,
+        }
         row = _RowView(columns, position)
         stored.append(row)
         if item.link.status in (LinkStatus.linked, LinkStatus.ambiguous):
