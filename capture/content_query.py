@@ -147,7 +147,7 @@ def _parse_rows(
     rows: list[dict[str, str | None]] = []
     names = tuple(projection)
     last = len(lines) - 1
-    values: list[str] | None = None
+    values: list[str | None] | None = None
     tail: list[str] = []
     i = start
     while i <= last:
@@ -178,16 +178,18 @@ def _parse_rows(
 
 
 def _close(
-    rows: list[dict[str, str | None]], names: tuple[str, ...], values: list[str] | None, tail: list[str]
+    rows: list[dict[str, str | None]], names: tuple[str, ...], values: list[str | None] | None, tail: list[str]
 ) -> list[dict[str, str | None]]:
     if values is not None:
         rows.append(_row(names, values, tail))
     return rows
 
 
-def _row(names: tuple[str, ...], values: list[str], tail: list[str]) -> dict[str, str | None]:
-    values.append("\n".join(tail))
-    return dict(zip(names, [None if value == "NULL" else value for value in values], strict=True))
+def _row(names: tuple[str, ...], values: list[str | None], tail: list[str]) -> dict[str, str | None]:
+    """``values``: the header's (``NULL`` already ``None``); ``tail``: the lines of the last value."""
+    last = "\n".join(tail)
+    values.append(None if last == "NULL" else last)
+    return dict(zip(names, values, strict=True))
 
 
 def _split_lines(text: str) -> list[str]:
@@ -252,11 +254,12 @@ def _check_projection(projection: Sequence[str]) -> None:
 
 @lru_cache(maxsize=32)
 def _header_regex(projection: tuple[str, ...]) -> re.Pattern[str]:
-    """``Row: N c0=`` then, per later column, ``(value), cK=`` in an atomic group.
+    """``Row: N c0=`` then, per later column, ``(value), cK=`` in an atomic group (a value that is just
+    ``NULL`` leaves its group unmatched: ``None``).
 
     Atomic groups take each separator at its first occurrence and never backtrack into
     it: a hostile line repeating the column names costs linear time instead of the
     exponential backtracking of plain lazy groups.
     """
-    later = "".join(f"(?>(.*?), {re.escape(name)}=)" for name in projection[1:])
+    later = "".join(f"(?>(?:NULL|(.*?)), {re.escape(name)}=)" for name in projection[1:])
     return re.compile(rf"Row: (\d+) {re.escape(projection[0])}={later}")

@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Generic, TypeVar
 
 from capture.errors import RecordError
-from capture.timeconv import from_epoch_ms
+from capture.timeconv import EPOCH, MAX_EPOCH_MS, from_epoch_ms
 
 Row = Mapping[str, str | None]
 T = TypeVar("T")
@@ -68,6 +68,11 @@ PRESENTATIONS = {1: Presentation.ALLOWED, 2: Presentation.RESTRICTED, 3: Present
                  4: Presentation.PAYPHONE}
 _INCOMING_CALLS = {CallType.INCOMING, CallType.MISSED, CallType.VOICEMAIL, CallType.REJECTED,
                    CallType.BLOCKED, CallType.ANSWERED_EXTERNALLY}
+_ANSWERABLE_CALLS = (CallType.INCOMING, CallType.OUTGOING, CallType.ANSWERED_EXTERNALLY)
+#: Flag columns as phones print them; any other text goes through the checked decoder.
+_FLAGS: dict[str | None, bool | None] = {None: None, "": None, "0": False, "1": True}
+#: What the fast decoders raise for a row they leave to the checked ones.
+_UNUSUAL = (KeyError, TypeError, ValueError)
 
 
 def sms_direction(sms_type: SmsType) -> Direction:
@@ -138,6 +143,97 @@ class Decoded(Generic[T]):
 
 def sms_from_row(row: Row) -> SmsRecord:
     """Decode one SMS row; raises :class:`RecordError` naming the bad column."""
+    return _fast_or_checked(row, _fast_sms, _checked_sms)
+
+
+def call_from_row(row: Row) -> CallRecord:
+    """Decode one call-log row; raises :class:`RecordError` naming the bad column."""
+    return _fast_or_checked(row, _fast_call, _checked_call)
+
+
+def _fast_or_checked(row: Row, fast: Callable[[Row], T], checked: Callable[[Row], T]) -> T:
+    try:
+        return fast(row)
+    except _UNUSUAL:
+        return checked(row)
+
+
+def _fast_sms(row: Row) -> SmsRecord:
+    """The usual row in one go, without a helper call per column: it raises (KeyError, TypeError,
+    ValueError) on anything unusual — a bad or missing integer, a time out of range, an odd flag —
+    and :func:`_checked_sms` then decodes the row again and names the column."""
+    get = row.get
+    source_id, type_code, date = _fast_key_columns(row)
+    sms_type = SMS_TYPES.get(type_code, SmsType.UNKNOWN)
+    sent = int(get("date_sent") or 0)
+    if not 0 <= sent <= MAX_EPOCH_MS:
+        raise ValueError("time out of range")
+    thread_id, status, sub_id, error_code = get("thread_id"), get("status"), get("sub_id"), get("error_code")
+    sub_id = int(sub_id) if sub_id else None
+    return SmsRecord(
+        source_id=source_id,
+        thread_id=int(thread_id) if thread_id else None,
+        address=get("address"),
+        occurred_at=EPOCH + timedelta(0, 0, 0, date),
+        sent_at=EPOCH + timedelta(0, 0, 0, sent) if sent else None,
+        type=sms_type,
+        type_code=type_code,
+        direction=sms_direction(sms_type),
+        body=get("body"),
+        subject=get("subject"),
+        read=_FLAGS[get("read")],
+        seen=_FLAGS[get("seen")],
+        status=int(status) if status else None,
+        subscription_id=None if sub_id is None or sub_id < 0 else sub_id,
+        service_center=get("service_center"),
+        locked=_FLAGS[get("locked")],
+        error_code=int(error_code) if error_code else None,
+    )
+
+
+def _fast_call(row: Row) -> CallRecord:
+    """The usual call-log row in one go; see :func:`_fast_sms`."""
+    get = row.get
+    source_id, type_code, date = _fast_key_columns(row)
+    call_type = CALL_TYPES.get(type_code, CallType.UNKNOWN)
+    seconds = int(get("duration") or 0)
+    if seconds < 0:
+        raise ValueError("negative duration")
+    number_type, presentation = get("numbertype"), get("presentation")
+    presentation = int(presentation) if presentation else None
+    return CallRecord(
+        source_id=source_id,
+        number=get("number"),
+        occurred_at=EPOCH + timedelta(0, 0, 0, date),
+        duration=timedelta(0, seconds),
+        type=call_type,
+        type_code=type_code,
+        direction=call_direction(call_type),
+        answered=_answered(call_type, seconds),
+        name=get("name"),
+        number_type=int(number_type) if number_type else None,
+        number_label=get("numberlabel"),
+        country_iso=get("countryiso"),
+        geocoded_location=get("geocoded_location"),
+        presentation=None if presentation is None else PRESENTATIONS.get(presentation, Presentation.UNKNOWN),
+        subscription_id=get("subscription_id") or None,
+    )
+
+
+def _fast_key_columns(row: Row) -> tuple[int, int, int]:
+    """``_id``, ``type`` and ``date`` (epoch ms, in range) of a usual row; raises on anything else."""
+    date = int(row["date"])
+    if not 0 < date <= MAX_EPOCH_MS:
+        raise ValueError("time out of range")
+    return int(row["_id"]), int(row["type"]), date
+
+
+def _answered(call_type: CallType, seconds: int) -> bool:
+    return call_type in _ANSWERABLE_CALLS and (seconds > 0 or call_type is CallType.ANSWERED_EXTERNALLY)
+
+
+def _checked_sms(row: Row) -> SmsRecord:
+    """Decode one SMS row field by field, naming the first bad column in a :class:`RecordError`."""
     source_id = _required_int(row, "_id", None)
     sid = str(source_id)
     type_code = _required_int(row, "type", sid)
@@ -164,8 +260,8 @@ def sms_from_row(row: Row) -> SmsRecord:
     )
 
 
-def call_from_row(row: Row) -> CallRecord:
-    """Decode one call-log row; raises :class:`RecordError` naming the bad column."""
+def _checked_call(row: Row) -> CallRecord:
+    """Decode one call-log row field by field, naming the first bad column in a :class:`RecordError`."""
     source_id = _required_int(row, "_id", None)
     sid = str(source_id)
     type_code = _required_int(row, "type", sid)
@@ -182,8 +278,7 @@ def call_from_row(row: Row) -> CallRecord:
         type=call_type,
         type_code=type_code,
         direction=call_direction(call_type),
-        answered=call_type in (CallType.INCOMING, CallType.OUTGOING, CallType.ANSWERED_EXTERNALLY)
-        and (seconds > 0 or call_type is CallType.ANSWERED_EXTERNALLY),
+        answered=_answered(call_type, seconds),
         name=row.get("name"),
         number_type=_int(row, "numbertype", sid),
         number_label=row.get("numberlabel"),

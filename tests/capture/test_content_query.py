@@ -48,6 +48,16 @@ def test_row_header_inside_a_body_stays_in_the_body_and_is_reported():
     assert len(result.anomalies) == 2
 
 
+@pytest.mark.parametrize(
+    ("subject", "expected"),
+    [("NULL", None), ("NULLx", "NULLx"), ("NULL, x", "NULL, x"), ("x NULL", "x NULL"), ("", "")],
+)
+def test_only_a_value_that_is_exactly_null_is_none(subject, expected):
+    result = parse_content_query(sms_line(0, "NULL", subject=subject) + "\n", SMS_PROJECTION)
+    [row] = result.rows
+    assert row["subject"] == expected and row["body"] is None and row["person"] == "1"
+
+
 def test_call_log_with_commas_in_last_and_middle_columns():
     result = parse_content_query(read("content_query", "call_log.txt"), CALL_LOG_PROJECTION)
     assert len(result.rows) == 9
