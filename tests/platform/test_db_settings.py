@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
+from server import sqlite_checkpoint
 from server.db import make_engine
-from server.sqlite_checkpoint import SAFETY_NET_PAGES, TRUNCATE_FRAMES
+from server.sqlite_checkpoint import SAFETY_NET_PAGES
 
 
 def test_sqlite_commits_are_synced(tmp_path: Path) -> None:
@@ -22,10 +24,11 @@ def test_sqlite_commits_are_synced(tmp_path: Path) -> None:
         engine.dispose()
 
 
-def test_sqlite_wal_is_checkpointed_after_commits(tmp_path: Path) -> None:
+def test_sqlite_wal_is_checkpointed_after_commits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A commit leaves its checkpoint to the background: the automatic one is only a safety net, yet
     the committed pages reach the database file soon after without any further commit, and a long
     WAL is started over (truncated)."""
+    monkeypatch.setattr(sqlite_checkpoint, "TRUNCATE_FRAMES", 1_000)  # the real one is 128 MiB
     database = tmp_path / "checkpointed.db"
     engine = make_engine(f"sqlite:///{database}")
     try:
@@ -33,7 +36,7 @@ def test_sqlite_wal_is_checkpointed_after_commits(tmp_path: Path) -> None:
             assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar_one() == SAFETY_NET_PAGES
             conn.execute(text("CREATE TABLE note (body TEXT)"))
         size_before = database.stat().st_size
-        rows = TRUNCATE_FRAMES + 1000  # a page each: more than the default automatic checkpoint
+        rows = 2_000  # a page each: more than the default automatic checkpoint and the truncation
         with engine.begin() as conn:
             conn.execute(text("INSERT INTO note (body) VALUES (:body)"), [{"body": "x" * 4000}] * rows)
         wal = tmp_path / "checkpointed.db-wal"
