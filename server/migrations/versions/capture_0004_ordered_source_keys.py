@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from alembic.util import CommandError
 
 from crm.types import UTCDateTime
 from server.ingest.keys import KEY_HEX_CHARS, TIME_HEX_CHARS, epoch_ms, ordered_key
@@ -60,4 +61,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("the keys' dropped HMAC digits cannot be restored; restore a backup instead")
+    """Refused: the keys' dropped HMAC digits cannot be restored (restore a backup instead)."""
+    raise CommandError("capture_0004 cannot be downgraded: restore a backup taken before it")
