@@ -16,6 +16,7 @@ from capture import (
     decode_call_rows,
     decode_sms_rows,
     parse_content_query,
+    records,
     sms_from_row,
 )
 from tests.capture.conftest import fuzz, read
@@ -26,7 +27,9 @@ def golden_sms():
 
 
 def golden_calls():
-    return decode_call_rows(parse_content_query(read("content_query", "call_log.txt"), CALL_LOG_PROJECTION).rows)
+    return decode_call_rows(
+        parse_content_query(read("content_query", "call_log.txt"), CALL_LOG_PROJECTION).rows
+    )
 
 
 def test_sms_types_directions_and_sim():
@@ -34,7 +37,11 @@ def test_sms_types_directions_and_sim():
     assert decoded.errors == []
     by_id = {record.source_id: record for record in decoded.records}
     assert [by_id[i].type for i in (1201, 1202, 1205, 1206, 1207)] == [
-        SmsType.INBOX, SmsType.SENT, SmsType.FAILED, SmsType.DRAFT, SmsType.QUEUED,
+        SmsType.INBOX,
+        SmsType.SENT,
+        SmsType.FAILED,
+        SmsType.DRAFT,
+        SmsType.QUEUED,
     ]
     assert by_id[1201].direction is Direction.INCOMING and by_id[1202].direction is Direction.OUTGOING
     assert by_id[1203].subscription_id == 2 and by_id[1204].subscription_id is None
@@ -52,8 +59,13 @@ def test_call_types_including_rejected_blocked_and_answered_elsewhere():
     decoded = golden_calls()
     by_id = {record.source_id: record for record in decoded.records}
     assert [by_id[i].type for i in range(501, 508)] == [
-        CallType.INCOMING, CallType.MISSED, CallType.OUTGOING, CallType.REJECTED, CallType.BLOCKED,
-        CallType.ANSWERED_EXTERNALLY, CallType.VOICEMAIL,
+        CallType.INCOMING,
+        CallType.MISSED,
+        CallType.OUTGOING,
+        CallType.REJECTED,
+        CallType.BLOCKED,
+        CallType.ANSWERED_EXTERNALLY,
+        CallType.VOICEMAIL,
     ]
     assert by_id[501].duration == timedelta(seconds=185) and by_id[501].answered
     assert not by_id[502].answered and by_id[502].direction is Direction.INCOMING
@@ -114,3 +126,45 @@ def test_arbitrary_sms_rows_decode_or_fail_typed(row):
 def test_arbitrary_call_rows_decode_or_fail_typed(row):
     decoded = decode_call_rows([row])
     assert len(decoded.records) + len(decoded.errors) == 1
+
+
+# Mostly what phones print, some of what they should not: the fast decoder must decode the first
+# as the checked one does and leave the rest to it.
+_USUAL = [None, "", "0", "1", "2", "5", "-1", "1714545015123"]
+_ODD = ["NULL", " 5", "1_0", "0x1", "١٢", "x", "99999999999999999"]
+_VALUES = st.sampled_from(_USUAL * 15 + _ODD)
+_KEYS = {
+    "_id": st.one_of(st.integers(0, 10**6).map(str), st.integers(-5, 10**6).map(str), _VALUES),
+    "type": st.one_of(st.integers(0, 8).map(str), st.integers(-1, 300).map(str), _VALUES),
+    "date": st.one_of(st.integers(1, 4 * 10**12).map(str), st.integers(-1, 2 * 10**13).map(str), _VALUES),
+}
+
+
+def _rows(projection):
+    optional = {name: _VALUES for name in projection if name not in _KEYS}
+    return st.fixed_dictionaries(_KEYS, optional=optional)
+
+
+def _fast_agrees_with_checked(row, fast, checked):
+    """The fast decoder either leaves a row to the checked one or decodes it to the same record."""
+    try:
+        expected = checked(row)
+    except RecordError:
+        expected = None
+    try:
+        decoded = fast(row)
+    except (KeyError, TypeError, ValueError):
+        return
+    assert decoded == expected
+
+
+@fuzz(300)
+@given(_rows(SMS_PROJECTION))
+def test_fast_sms_decoding_equals_the_checked_decoder(row):
+    _fast_agrees_with_checked(row, records._fast_sms, records._checked_sms)
+
+
+@fuzz(300)
+@given(_rows(CALL_LOG_PROJECTION))
+def test_fast_call_decoding_equals_the_checked_decoder(row):
+    _fast_agrees_with_checked(row, records._fast_call, records._checked_call)
