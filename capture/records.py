@@ -71,6 +71,9 @@ _INCOMING_CALLS = {CallType.INCOMING, CallType.MISSED, CallType.VOICEMAIL, CallT
 _ANSWERABLE_CALLS = (CallType.INCOMING, CallType.OUTGOING, CallType.ANSWERED_EXTERNALLY)
 #: Flag columns as phones print them; any other text goes through the checked decoder.
 _FLAGS: dict[str | None, bool | None] = {None: None, "": None, "0": False, "1": True}
+#: The longest duration a timedelta holds: beyond it a corrupt row raised OverflowError, which
+#: stopped the whole read instead of setting that one row aside.
+_MAX_SECONDS = int(timedelta.max.total_seconds())
 #: What the fast decoders raise for a row they leave to the checked ones.
 _UNUSUAL = (KeyError, TypeError, ValueError)
 
@@ -197,8 +200,8 @@ def _fast_call(row: Row) -> CallRecord:
     source_id, type_code, date = _fast_key_columns(row)
     call_type = CALL_TYPES.get(type_code, CallType.UNKNOWN)
     seconds = int(get("duration") or 0)
-    if seconds < 0:
-        raise ValueError("negative duration")
+    if not 0 <= seconds <= _MAX_SECONDS:
+        raise ValueError("duration out of range")
     number_type, presentation = get("numbertype"), get("presentation")
     presentation = int(presentation) if presentation else None
     return CallRecord(
@@ -269,6 +272,8 @@ def _checked_call(row: Row) -> CallRecord:
     seconds = _int(row, "duration", sid) or 0
     if seconds < 0:
         raise RecordError("duration", seconds, "negative duration", sid)
+    if seconds > _MAX_SECONDS:
+        raise RecordError("duration", seconds, "out of range", sid)
     presentation = _int(row, "presentation", sid)
     return CallRecord(
         source_id=source_id,

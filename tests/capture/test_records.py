@@ -109,6 +109,12 @@ def test_unknown_type_codes_are_kept_not_refused():
     assert (call.type, call.type_code, call.direction) == (CallType.UNKNOWN, 100, Direction.UNKNOWN)
 
 
+def test_an_absurd_call_duration_is_a_typed_error():
+    row = {"_id": "3", "date": "1714545015123", "type": "1", "duration": "99999999999999999"}
+    decoded = decode_call_rows([row])
+    assert not decoded.records and decoded.errors[0].field == "duration"
+
+
 def test_missing_optional_columns_of_old_android():
     call = call_from_row({"_id": "2", "date": "1714545015123", "type": "2", "number": "10086"})
     assert call.duration == timedelta(0) and call.subscription_id is None and call.presentation is None
