@@ -168,9 +168,7 @@ def _fast_sms(row: Row) -> SmsRecord:
     get = row.get
     source_id, type_code, date = _fast_key_columns(row)
     sms_type = SMS_TYPES.get(type_code, SmsType.UNKNOWN)
-    sent = int(get("date_sent") or 0)
-    if not 0 <= sent <= MAX_EPOCH_MS:
-        raise ValueError("time out of range")
+    sent = _fast_bounded(get("date_sent"), MAX_EPOCH_MS)
     thread_id, status, sub_id, error_code = get("thread_id"), get("status"), get("sub_id"), get("error_code")
     sub_id = int(sub_id) if sub_id else None
     return SmsRecord(
@@ -199,9 +197,7 @@ def _fast_call(row: Row) -> CallRecord:
     get = row.get
     source_id, type_code, date = _fast_key_columns(row)
     call_type = CALL_TYPES.get(type_code, CallType.UNKNOWN)
-    seconds = int(get("duration") or 0)
-    if not 0 <= seconds <= _MAX_SECONDS:
-        raise ValueError("duration out of range")
+    seconds = _fast_bounded(get("duration"), _MAX_SECONDS)
     number_type, presentation = get("numbertype"), get("presentation")
     presentation = int(presentation) if presentation else None
     return CallRecord(
@@ -221,6 +217,14 @@ def _fast_call(row: Row) -> CallRecord:
         presentation=None if presentation is None else PRESENTATIONS.get(presentation, Presentation.UNKNOWN),
         subscription_id=get("subscription_id") or None,
     )
+
+
+def _fast_bounded(raw: str | None, high: int) -> int:
+    """An optional integer column in ``0..high`` (0 when empty); raises on anything else."""
+    value = int(raw or 0)
+    if not 0 <= value <= high:
+        raise ValueError("out of range")
+    return value
 
 
 def _fast_key_columns(row: Row) -> tuple[int, int, int]:
