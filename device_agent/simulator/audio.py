@@ -46,6 +46,10 @@ def encode(fmt: str, seconds: float, seed: int) -> bytes:
     samples = speech_like(seconds, rate, seed)
     if fmt == "wav":
         return _wav(samples, rate)
+    try:
+        av.codec.Codec(codec, "w")
+    except av.codec.codec.UnknownCodecError as missing:
+        raise AudioFormatError(f"this PyAV build ({av.__version__}) has no {codec} encoder for {fmt} recordings") from missing
     out = io.BytesIO()
     with av.open(out, "w", format=container) as box:
         stream = box.add_stream(codec, rate=rate, layout="mono")
