@@ -42,7 +42,13 @@ class AgentSettings(BaseSettings):
     )
     batch_size: int = Field(default=2000, ge=1, le=5000, description="Records per upload request.")
     chunk_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024, description="Recording upload chunk size.")
-    upload_workers: int = Field(default=3, ge=1, le=16, description="Recordings uploaded at once per phone.")
+    upload_workers: int = Field(default=3, ge=1, le=16, description="Recording uploads at once per phone.")
+    recording_batch_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=0,
+        description="Recordings up to chunk_bytes go several to a request, up to this many bytes (0: one by one).",
+    )
+    recording_batch_files: int = Field(default=32, ge=1, le=100, description="Recordings per batch request.")
     max_attempts: int = Field(default=8, ge=1, description="Upload attempts per request within one sync.")
     backoff_s: float = Field(default=0.5, ge=0, description="First retry delay; doubles each attempt.")
     backoff_max_s: float = Field(default=30.0, ge=0)

@@ -6,9 +6,11 @@ raise :class:`ServerError` with the server's ``detail``.
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -41,6 +43,28 @@ def _detail(response: httpx.Response) -> str:
     return str(body)[:200]
 
 
+class _BatchBody:
+    """An iterable body that can be sent again: each iteration reads the files afresh, each up to its
+    declared size (a file found shorter raises :class:`OSError`)."""
+
+    PIECE_BYTES = 1024 * 1024
+
+    def __init__(self, manifest: bytes, files: list[tuple[Path, int]]) -> None:
+        self.manifest = manifest
+        self.files = files
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self.manifest
+        for path, size in self.files:
+            with open(path, "rb") as source:
+                left = size
+                while left and (piece := source.read(min(self.PIECE_BYTES, left))):
+                    left -= len(piece)
+                    yield piece
+            if left:
+                raise OSError(f"{path} is shorter than its declared {size} bytes")
+
+
 class ServerApi:
     def __init__(
         self,
@@ -71,7 +95,7 @@ class ServerApi:
         *,
         token: str | None = None,
         json: Any = None,
-        content: bytes | None = None,
+        content: bytes | Iterable[bytes] | None = None,
         headers: dict[str, str] | None = None,
         params: dict[str, Any] | None = None,
         ok: tuple[int, ...] = (200, 201, 204),
@@ -142,6 +166,23 @@ class ServerApi:
 
     def declare_recording(self, token: str, meta: dict[str, Any]) -> dict[str, Any]:
         return self.request("POST", "/api/v1/ingest/recording-uploads", token=token, json=meta).json()
+
+    def send_recordings(self, token: str, files: list[tuple[dict[str, Any], Path]]) -> dict[str, Any]:
+        """Whole files (declaration, staged copy) in one request: a manifest line, then each file's bytes,
+        read from disk as they are sent (again on a retry)."""
+        declarations = [declaration for declaration, _ in files]
+        manifest = json.dumps({"recordings": declarations}, separators=(",", ":")).encode() + b"\n"
+        sizes = [(path, int(declaration["size_bytes"])) for declaration, path in files]
+        return self.request(
+            "POST",
+            "/api/v1/ingest/recording-batches",
+            token=token,
+            content=_BatchBody(manifest, sizes),
+            headers={
+                "Content-Type": "application/octet-stream",
+                "Content-Length": str(len(manifest) + sum(size for _, size in sizes)),
+            },
+        ).json()
 
     def upload_state(self, token: str, upload_id: int) -> dict[str, Any]:
         return self.request("GET", f"/api/v1/ingest/recordings/{upload_id}", token=token).json()

@@ -186,6 +186,15 @@ def sync_phone(agent: Agent, adb_serial: str, progress: SyncProgress | None = No
     return report
 
 
+def new_uploader(
+    agent: Agent, api: ServerApi, device: str, token: str, progress: Callable[[str, str], None] | None = None
+) -> Uploader:
+    s = agent.settings
+    return Uploader(api, agent.store, device, token, batch_size=s.batch_size, chunk_bytes=s.chunk_bytes,
+                    file_workers=s.upload_workers, batch_bytes=s.recording_batch_bytes,
+                    batch_files=s.recording_batch_files, progress=progress or (lambda source, message: None))
+
+
 def _run(
     agent: Agent,
     api: ServerApi,
@@ -205,9 +214,7 @@ def _run(
     )
     ctx = SyncContext(phone, agent.store, device, agent.settings, clocks,
                       lambda source, message: say(phone.serial, source, message))
-    uploader = Uploader(api, agent.store, device, token, batch_size=agent.settings.batch_size,
-                        chunk_bytes=agent.settings.chunk_bytes, file_workers=agent.settings.upload_workers,
-                        progress=ctx.progress)
+    uploader = new_uploader(agent, api, device, token, ctx.progress)
     lane_phones = [agent.adb.phone(phone.serial) for _ in LANES[1:]]
     collecting_done = threading.Event()
     threads = [_UploadThread(uploader, RECORD_KINDS, collecting_done),
@@ -282,8 +289,7 @@ def upload_pending(agent: Agent, device: str, kinds: tuple[str, ...] | None = No
         report.result, report.message = "not_enrolled", f"{device} has no token in the local store"
         return report
     with agent.api() as api:
-        uploader = Uploader(api, agent.store, device, credential.token, batch_size=agent.settings.batch_size,
-                            chunk_bytes=agent.settings.chunk_bytes, file_workers=agent.settings.upload_workers)
+        uploader = new_uploader(agent, api, device, credential.token)
         try:
             uploader.drain() if kinds is None else uploader.drain(kinds)
         except (ServerError, NotEnrolled) as exc:

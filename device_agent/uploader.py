@@ -29,6 +29,8 @@ ENDPOINTS = {
     "location": "/api/v1/ingest/locations",
 }
 DONE = {"accepted", "duplicate", "excluded"}
+#: A recording's answers that settle it (its bytes are stored, known, or not wanted).
+RECORDING_DONE = {"complete", "duplicate", "excluded"}
 #: Record kinds in upload order: contacts first (the phone book the server links numbers with);
 #: recordings after the call log (the server matches them to calls).
 RECORD_KINDS = ("contacts", "sms", "calls", "location")
@@ -62,6 +64,8 @@ class Uploader:
         batch_size: int,
         chunk_bytes: int,
         file_workers: int = 1,
+        batch_bytes: int = 0,
+        batch_files: int = 32,
         progress: Callable[[str, str], None] = lambda source, message: None,
     ) -> None:
         self.api = api
@@ -71,6 +75,8 @@ class Uploader:
         self.batch_size = batch_size
         self.chunk_bytes = chunk_bytes
         self.file_workers = file_workers
+        self.batch_bytes = batch_bytes
+        self.batch_files = batch_files
         self.progress = progress
         self.done = Uploaded()
 
@@ -149,31 +155,114 @@ class Uploader:
 
     # --- recordings ---------------------------------------------------------------------------
     def _recordings(self) -> bool:
-        """Upload pending recordings, ``file_workers`` at a time; the first failure stops the rest."""
+        """Upload pending recordings, ``file_workers`` requests at a time: files up to ``chunk_bytes`` several to
+        a request (up to ``batch_bytes`` and ``batch_files``), larger ones one by one and resumable. The first
+        failure stops the rest."""
         sent = False
         with ThreadPoolExecutor(max_workers=self.file_workers, thread_name_prefix="upload-file") as pool:
-            while batch := self.store.pending(self.device, "recording", 4 * self.file_workers):
-                done, _ = wait([pool.submit(self._recording, item) for item in batch], return_when=FIRST_EXCEPTION)
+            while items := self.store.pending(self.device, "recording", 4 * self.file_workers * self.batch_files):
+                groups = self._groups(items)
+                jobs = [pool.submit(self._recording_batch, group) for group in groups if len(group) > 1]
+                jobs += [pool.submit(self._recording, group[0]) for group in groups if len(group) == 1]
+                done, _ = wait(jobs, return_when=FIRST_EXCEPTION)
                 for future in done:
                     future.result()
                 sent = True
         return sent
 
-    def _recording(self, item: OutboxItem) -> None:
+    def _groups(self, items: list[OutboxItem]) -> list[list[OutboxItem]]:
+        """Batches of small files, each at most ``batch_bytes`` and ``batch_files``; a large file on its own."""
+        limit = min(self.chunk_bytes, self.batch_bytes)
+        groups: list[list[OutboxItem]] = []
+        batch: list[OutboxItem] = []
+        batch_bytes = 0
+        for item in items:
+            size = int(item.payload.get("size_bytes") or 0)
+            if size > limit:
+                groups.append([item])
+                continue
+            if batch and (batch_bytes + size > self.batch_bytes or len(batch) == self.batch_files):
+                groups.append(batch)
+                batch, batch_bytes = [], 0
+            batch.append(item)
+            batch_bytes += size
+        if batch:
+            groups.append(batch)
+        return groups
+
+    def _staged(self, item: OutboxItem) -> Path | None:
+        """The item's staged copy; None (and the item dropped, to be pulled again) when it is gone."""
         local = Path(item.payload["local_path"])
-        if not local.exists():
-            self.store.drop_staged(item.id, self.device, item.payload["phone_path"])
-            log_event("agent.upload.staged_file_missing", device=self.device, path=item.payload["phone_path"])
+        if local.exists():
+            return local
+        self.store.drop_staged(item.id, self.device, item.payload["phone_path"])
+        log_event("agent.upload.staged_file_missing", device=self.device, path=item.payload["phone_path"])
+        return None
+
+    def _corrupt(self, item: OutboxItem, local: Path) -> None:
+        self.store.drop_staged(item.id, self.device, item.payload["phone_path"])
+        local.unlink(missing_ok=True)
+        log_event("agent.upload.staged_file_corrupt", device=self.device, path=item.payload["phone_path"])
+
+    def _settled(self, item: OutboxItem, local: Path) -> None:
+        self.store.confirm([item.id])
+        local.unlink(missing_ok=True)
+        self.done.add(self.done.sent, "recording")
+        self.progress("recordings", f"uploaded {self.done.sent.get('recording', 0)}")
+
+    @staticmethod
+    def _declaration(item: OutboxItem) -> dict[str, Any]:
+        return {k: v for k, v in item.payload.items() if k != "local_path" and v is not None}
+
+    def _recording_batch(self, items: list[OutboxItem]) -> None:
+        """Several whole files in one request; the server answers each. A batch the server cannot take as
+        a whole (an older server, or 413/422) goes file by file, where each file gets its own answer."""
+        staged = [(item, local) for item in items if (local := self._staged(item)) is not None]
+        if not staged:
             return
-        meta = {k: v for k, v in item.payload.items() if k != "local_path" and v is not None}
+        try:
+            answer = self.api.send_recordings(self.token, [(self._declaration(item), local) for item, local in staged])
+        except ServerError as exc:
+            if exc.status not in SPLIT_STATUSES | {404, 405}:
+                self.store.note_failure([item.id for item, _ in staged], str(exc))
+                raise
+            answer = None
+        except OSError:  # a staged copy changed size: the per-file path checks it
+            answer = None
+        if answer is None:
+            for item, _ in staged:
+                self._recording(item)
+            return
+        results = {r.get("index"): r for r in answer.get("results", []) if isinstance(r, dict)}
+        unsettled: list[str] = []
+        for index, (item, local) in enumerate(staged):
+            result = results.get(index) or {}
+            status = result.get("status")
+            if status in RECORDING_DONE:
+                self._settled(item, local)
+            elif status == "rejected":
+                self._reject(item, result.get("reason") or "rejected", result.get("field"))
+                local.unlink(missing_ok=True)
+            elif result.get("field") == "sha256" and sha256_file(local) != item.payload["sha256"]:
+                self._corrupt(item, local)
+            else:
+                unsettled.append(result.get("reason") or f"answer {status!r} for this file")
+                self.store.note_failure([item.id], unsettled[-1])
+        if unsettled:
+            raise ServerError(f"the server settled {len(staged) - len(unsettled)} of {len(staged)} recordings "
+                              f"({unsettled[0]})", retryable=True)
+
+    def _recording(self, item: OutboxItem) -> None:
+        local = self._staged(item)
+        if local is None:
+            return
+        meta = self._declaration(item)
         try:
             state = self.api.declare_recording(self.token, meta)
             if state["status"] == "upload":
                 state = self._send_bytes(local, state, meta["sha256"])
         except StagedFileCorrupt:
-            self.store.drop_staged(item.id, self.device, item.payload["phone_path"])
-            local.unlink(missing_ok=True)
-            log_event("agent.upload.staged_file_corrupt", device=self.device, path=item.payload["phone_path"])
+            self._corrupt(item, local)
             return
         except ServerError as exc:
             if exc.status in SPLIT_STATUSES:
@@ -182,12 +271,9 @@ class Uploader:
                 return
             self.store.note_failure([item.id], str(exc))
             raise
-        if state["status"] not in ("complete", "duplicate", "excluded"):
+        if state["status"] not in RECORDING_DONE:
             raise ServerError(f"recording {meta['file_name']}: unexpected upload state {state}", retryable=True)
-        self.store.confirm([item.id])
-        local.unlink(missing_ok=True)
-        self.done.add(self.done.sent, "recording")
-        self.progress("recordings", f"uploaded {self.done.sent.get('recording', 0)}")
+        self._settled(item, local)
 
     def _send_bytes(self, local: Path, state: dict[str, Any], sha256: str) -> dict[str, Any]:
         """Send the file from the server's offset on, chunk by chunk; a 409 re-reads the offset.

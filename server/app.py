@@ -39,6 +39,7 @@ def upload_limits(settings: Settings) -> dict[str, int]:
     """Paths whose bodies may exceed the general limit (uploads) and their own limits."""
     return {
         "/api/v1/ingest/recordings": settings.max_upload_bytes,
+        "/api/v1/ingest/recording-batches": settings.max_recording_batch_bytes,
         "/api/v1/import": settings.max_import_bytes,
     }
 

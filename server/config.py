@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     time_zone: str = "Asia/Shanghai"
     max_body_bytes: int = Field(default=4 * 1024 * 1024, description="Request body limit outside uploads.")
     max_upload_bytes: int = Field(default=2 * 1024 * 1024 * 1024, description="Recording upload limit.")
+    max_recording_batch_bytes: int = Field(
+        default=64 * 1024 * 1024, description="Body limit of a batch of whole recordings (larger files go one by one)."
+    )
     max_import_bytes: int = Field(default=50 * 1024 * 1024, description="Spreadsheet import upload limit.")
     session_hours: int = 12
     api_token_days: int = 90

@@ -86,9 +86,9 @@ def _upload_state(upload: RecordingUpload) -> UploadState:
     )
 
 
-def start_upload(
-    session: Session, *, payload: Any, ctx: IngestContext, store: RecordingStore, max_bytes: int
-) -> UploadState:
+def declared(session: Session, *, payload: Any, ctx: IngestContext, max_bytes: int) -> RecordingIn:
+    """The agent's declaration of a file, checked; a refused one is quarantined (and committed) and
+    raised as :class:`Rejected`."""
     try:
         meta: RecordingIn = decode(RecordingIn, payload)
         check_times(meta, ctx, ("started_at", "modified_at"))
@@ -97,8 +97,13 @@ def start_upload(
     except Rejected as rejected:
         quarantine(session, ctx, [quarantine_row(ctx, CaptureSource.recording, payload, rejected)])
         session.commit()
-        raise DomainError(rejected.reason, field=rejected.field, status_code=422) from None
+        raise
+    return meta
 
+
+def settled_without_bytes(session: Session, *, meta: RecordingIn, ctx: IngestContext) -> UploadState | None:
+    """``duplicate`` (this phone's recording is stored) or ``excluded`` (its number is on the exclusion
+    list: noted, not kept; flushed, committed by the caller), or None when the server needs the file."""
     existing = session.execute(
         select(Recording.id).where(Recording.device_id == ctx.device_id, Recording.source_key == meta.sha256)
     ).scalar()
@@ -108,28 +113,44 @@ def start_upload(
         )
     name = parse_recording_name(meta.phone_path or meta.file_name)
     number = normalised(meta.number or name.number, ctx.region)
-    if number.e164 is not None and number.e164 in excluded_numbers(session, ctx.division_id, ctx.region):
-        insert_rows(
-            session,
-            ExcludedCapture.__table__,
-            [
-                {
-                    "device_id": ctx.device_id,
-                    "division_id": ctx.division_id,
-                    "source": CaptureSource.recording,
-                    "source_key": meta.sha256,
-                    "received_at": ctx.now,
-                }
-            ],
-            ("device_id", "source", "source_key"),
-        )
+    if number.e164 is None or number.e164 not in excluded_numbers(session, ctx.division_id, ctx.region):
+        return None
+    insert_rows(
+        session,
+        ExcludedCapture.__table__,
+        [
+            {
+                "device_id": ctx.device_id,
+                "division_id": ctx.division_id,
+                "source": CaptureSource.recording,
+                "source_key": meta.sha256,
+                "received_at": ctx.now,
+            }
+        ],
+        ("device_id", "source", "source_key"),
+    )
+    return UploadState(status="excluded", size_bytes=meta.size_bytes)
+
+
+def check_stored_size(store: RecordingStore, meta: RecordingIn) -> None:
+    """Content already in the store (from any phone) must have the declared size."""
+    if store.size(meta.sha256) != meta.size_bytes:
+        raise DomainError("size_bytes does not match the stored content of this sha256", field="size_bytes")
+
+
+def start_upload(
+    session: Session, *, payload: Any, ctx: IngestContext, store: RecordingStore, max_bytes: int
+) -> UploadState:
+    try:
+        meta = declared(session, payload=payload, ctx=ctx, max_bytes=max_bytes)
+    except Rejected as rejected:
+        raise DomainError(rejected.reason, field=rejected.field, status_code=422) from None
+    settled = settled_without_bytes(session, meta=meta, ctx=ctx)
+    if settled is not None:
         session.commit()
-        return UploadState(status="excluded", size_bytes=meta.size_bytes)
+        return settled
     if store.has(meta.sha256):
-        if store.size(meta.sha256) != meta.size_bytes:
-            raise DomainError(
-                "size_bytes does not match the stored content of this sha256", field="size_bytes"
-            )
+        check_stored_size(store, meta)
         recording_id = register_recording(session, meta=meta, ctx=ctx, store=store)
         session.commit()
         return UploadState(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import secrets
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -107,3 +109,14 @@ class Staging:
             if moved:  # opened just before another request moved it into the store
                 raise Busy
             yield StagedFile(path, handle)
+
+    @contextmanager
+    def batch(self) -> Iterator[Path]:
+        """A folder of its own for one batch request's files, removed afterwards (the files that
+        went into the store were moved out of it)."""
+        folder = self.root / f"batch-{secrets.token_hex(8)}"
+        folder.mkdir(parents=True)
+        try:
+            yield folder
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,154 @@
+"""Several whole recordings in one request: what the agent sends for files small enough to need no
+resuming. One request and one commit for the lot, instead of a declaration, a byte upload and two
+commits for each file (the per-file, resumable upload is in ``server/ingest/recordings.py``).
+
+The body is a manifest line, ``{"recordings": [declaration, ...]}`` and ``\\n``, followed by each
+file's bytes in manifest order, each exactly its declared ``size_bytes``. Every file gets its own
+answer: ``complete``, ``duplicate`` and ``excluded`` are settled; ``rejected`` was quarantined
+(sending it again will not help); ``retry`` (its bytes arrived incomplete, or not with the
+declared SHA-256) is to be sent again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from sqlmodel import Session
+
+from crm.errors import DomainError
+from server.ingest.pipeline import IngestContext, Rejected
+from server.ingest.recordings import (
+    RecordingIn,
+    check_stored_size,
+    declared,
+    register_recording,
+    settled_without_bytes,
+)
+from server.logs import get_logger, log_event
+from server.recordings.staging import Written
+from server.recordings.store import RecordingStore
+
+logger = get_logger("ingest")
+
+MANIFEST_MAX_BYTES = 256 * 1024
+MAX_FILES = 100
+
+
+class BatchItemResult(BaseModel):
+    index: int
+    status: Literal["complete", "duplicate", "excluded", "rejected", "retry"]
+    recording_id: int | None = None
+    reason: str | None = None
+    field: str | None = None
+
+
+class RecordingBatchResult(BaseModel):
+    results: list[BatchItemResult]
+
+
+@dataclass
+class Planned:
+    """One file of the batch: its declared size (which frames its bytes) and, once known, its answer."""
+
+    index: int
+    size: int
+    meta: RecordingIn | None = None
+    result: BatchItemResult | None = None
+    stored: bool = False  # the content is in the store already (another phone's copy): bytes are read past
+
+    @property
+    def wants_bytes(self) -> bool:
+        return self.result is None and not self.stored
+
+
+def parse_manifest(line: bytes) -> list[dict[str, Any]]:
+    """The declarations; the whole request is refused when the sizes cannot frame the files."""
+    try:
+        body = json.loads(line)
+    except ValueError:
+        raise DomainError(
+            "the manifest (the body's first line) is not JSON", field="recordings", status_code=422
+        ) from None
+    entries = body.get("recordings") if isinstance(body, dict) else None
+    if not isinstance(entries, list) or not entries:
+        raise DomainError(
+            'the manifest must be {"recordings": [...]} with at least one file', field="recordings", status_code=422
+        )
+    if len(entries) > MAX_FILES:
+        raise DomainError(f"at most {MAX_FILES} files per batch", field="recordings", status_code=413)
+    for index, entry in enumerate(entries):
+        size = entry.get("size_bytes") if isinstance(entry, dict) else None
+        if type(size) is not int or size < 1:
+            raise DomainError(
+                "each file needs a positive integer size_bytes: it says where the file's bytes end",
+                field=f"recordings.{index}.size_bytes",
+                status_code=422,
+            )
+    return entries
+
+
+def plan_batch(
+    session: Session, entries: list[dict[str, Any]], *, ctx: IngestContext, store: RecordingStore, max_bytes: int
+) -> list[Planned]:
+    """Answer what needs no bytes (refused, this phone's duplicate, excluded number) and commit that."""
+    planned = []
+    for index, payload in enumerate(entries):
+        item = Planned(index, payload["size_bytes"])
+        planned.append(item)
+        try:
+            item.meta = declared(session, payload=payload, ctx=ctx, max_bytes=max_bytes)
+        except Rejected as rejected:
+            item.result = BatchItemResult(index=index, status="rejected", reason=rejected.reason, field=rejected.field)
+            continue
+        settled = settled_without_bytes(session, meta=item.meta, ctx=ctx)
+        if settled is not None:
+            item.result = BatchItemResult(index=index, status=settled.status, recording_id=settled.recording_id)
+        elif store.has(item.meta.sha256):
+            try:
+                check_stored_size(store, item.meta)
+            except DomainError as error:
+                item.result = BatchItemResult(index=index, status="rejected", reason=error.detail, field=error.field)
+            else:
+                item.stored = True
+    session.commit()
+    return planned
+
+
+def finish_batch(
+    session: Session,
+    planned: list[Planned],
+    received: dict[int, tuple[Path, Written]],
+    *,
+    ctx: IngestContext,
+    store: RecordingStore,
+) -> list[BatchItemResult]:
+    """Verify each received file, move it into the store and register it; one commit for all."""
+    for item in planned:
+        if item.result is not None or item.meta is None:
+            continue
+        if not item.stored:
+            path, written = received.get(item.index, (None, None))
+            if path is None or written is None or written.bytes < item.size:
+                item.result = BatchItemResult(
+                    index=item.index, status="retry", reason="the body ended before all of this file's bytes"
+                )
+                continue
+            if written.sha256 != item.meta.sha256:
+                log_event(logger, "ingest.recording.sha256_mismatch", logging.WARNING, device_id=ctx.device_id)
+                item.result = BatchItemResult(
+                    index=item.index,
+                    status="retry",
+                    field="sha256",
+                    reason="the file's bytes do not have the declared SHA-256",
+                )
+                continue
+            store.put(path, item.meta.sha256)
+        recording_id = register_recording(session, meta=item.meta, ctx=ctx, store=store)
+        item.result = BatchItemResult(index=item.index, status="complete", recording_id=recording_id)
+    session.commit()
+    return [item.result for item in planned if item.result is not None]
