@@ -18,6 +18,8 @@ import httpx
 from device_agent.errors import NotEnrolled, ServerError
 
 RETRY_STATUSES = {408, 425, 429, 500, 502, 503, 504}
+#: Several whole recordings in one request (servers before it answer 404: the agent sends them one by one).
+RECORDING_BATCHES_PATH = "/api/v1/ingest/recording-batches"
 
 
 @dataclass(frozen=True)
@@ -175,7 +177,7 @@ class ServerApi:
         sizes = [(path, int(declaration["size_bytes"])) for declaration, path in files]
         return self.request(
             "POST",
-            "/api/v1/ingest/recording-batches",
+            RECORDING_BATCHES_PATH,
             token=token,
             content=_BatchBody(manifest, sizes),
             headers={

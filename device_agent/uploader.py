@@ -77,6 +77,7 @@ class Uploader:
         self.file_workers = file_workers
         self.batch_bytes = batch_bytes
         self.batch_files = batch_files
+        self.server_takes_batches = True  # an older server answers 404: then one by one from there on
         self.progress = progress
         self.done = Uploaded()
 
@@ -172,7 +173,7 @@ class Uploader:
 
     def _groups(self, items: list[OutboxItem]) -> list[list[OutboxItem]]:
         """Batches of small files, each at most ``batch_bytes`` and ``batch_files``; a large file on its own."""
-        limit = min(self.chunk_bytes, self.batch_bytes)
+        limit = min(self.chunk_bytes, self.batch_bytes) if self.server_takes_batches else 0
         groups: list[list[OutboxItem]] = []
         batch: list[OutboxItem] = []
         batch_bytes = 0
@@ -226,6 +227,7 @@ class Uploader:
             if exc.status not in SPLIT_STATUSES | {404, 405}:
                 self.store.note_failure([item.id for item, _ in staged], str(exc))
                 raise
+            self.server_takes_batches &= exc.status in SPLIT_STATUSES
             answer = None
         except OSError:  # a staged copy changed size: the per-file path checks it
             answer = None

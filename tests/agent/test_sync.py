@@ -8,11 +8,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from sqlmodel import Session, select
 
 from capture import RECORDING_EXTENSIONS
 from crm.communications import CapturedSms, Recording
 from crm.devices import Device
+from device_agent import server_api
 from device_agent.agent import Agent
 from device_agent.collect.context import Outcome
 from device_agent.simulator.phone import SimulatedPhone
@@ -212,6 +214,42 @@ def test_recordings_arrive_intact(
                 if Path(name).suffix.lower() in RECORDING_EXTENSIONS}
     stored = {r.file_name: r.sha256 for r in session.exec(select(Recording))}
     assert stored == on_phone
+
+
+@pytest.mark.parametrize("batch_bytes", [16 << 20, 0], ids=["in batches", "one by one"])
+def test_a_damaged_staged_copy_is_pulled_again(
+    agent: Agent, new_phone: Callable[..., SimulatedPhone], enrol: Callable, session: Session, batch_bytes: int
+) -> None:
+    phone = new_phone("xiaomi", 1)
+    enrol(phone)
+    agent.settings.recording_batch_bytes = batch_bytes
+    server_url = agent.settings.server_url
+    agent.settings.server_url = "http://127.0.0.1:9"  # capture into the outbox only
+    assert sync_phone(agent, phone.address).result == "server"
+    staged = [Path(item.payload["local_path"]) for item in agent.store.pending(phone.serial, "recording", 100)]
+    damaged = bytearray(staged[0].read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF  # same size, other content (a bad sector, a power cut)
+    staged[0].write_bytes(damaged)
+
+    agent.settings.server_url = server_url
+    first = sync_phone(agent, phone.address)
+    assert first.result == "ok" and first.uploaded["recording"] == len(staged) - 1
+    assert server_counts(session)["recordings"] == recording_count(phone) - 1
+    again = sync_phone(agent, phone.address)
+    assert again.result == "ok" and again.uploaded["recording"] == 1
+    assert server_counts(session) == phone_counts(phone)
+
+
+def test_a_server_without_recording_batches_gets_them_one_by_one(
+    agent: Agent, new_phone: Callable[..., SimulatedPhone], enrol: Callable, session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # an older server: it answers 404 to the batch route
+    monkeypatch.setattr(server_api, "RECORDING_BATCHES_PATH", "/api/v1/ingest/recording-batches-unknown")
+    phone = new_phone("xiaomi", 1)
+    enrol(phone)
+    assert sync_phone(agent, phone.address).result == "ok"
+    assert server_counts(session) == phone_counts(phone)
 
 
 def test_sms_on_their_way_are_read_again_until_they_settle(
