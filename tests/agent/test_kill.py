@@ -37,6 +37,7 @@ def _agent_env(settings: AgentSettings) -> dict[str, str]:
         "FIELDCRM_AGENT_BACKOFF_S": "0.05",
         "FIELDCRM_AGENT_MIN_FREE_BYTES": "0",
         "FIELDCRM_AGENT_BATCH_SIZE": "4",
+        "FIELDCRM_AGENT_RECORDING_BATCH_FILES": "2",
     })
     return env
 
@@ -96,7 +97,7 @@ def test_sigkill_at_random_points_leaves_the_server_with_exactly_the_phones_data
                                        company=contact.get("company"), contact_id=int(contact["_id"]))  # type: ignore[arg-type]
         processes = [subprocess.Popen(_sync_command(phone.address), env=env, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.PIPE) for phone in phones]
-        kills = sorted((_started(process) + rng.uniform(0.0, 0.9), index) for index, process in enumerate(processes))
+        kills = sorted((_started(process) + rng.uniform(0.0, 0.6), index) for index, process in enumerate(processes))
         for at, index in kills:
             time.sleep(max(0.0, at - time.monotonic()))
             if processes[index].poll() is None:
