@@ -134,6 +134,11 @@ class CapturedContact(SQLModel, table=True):
     excluded_numbers: int = Field(default=0, description="Numbers not stored: on the exclusion list.")
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    deleted_at: datetime | None = Field(
+        default=None,
+        sa_type=UTCDateTime,
+        description="Deleted on the phone (its clock when known): kept, with its numbers, out of the phone book.",
+    )
 
 
 class CapturedContactNumber(SQLModel, table=True):

@@ -22,6 +22,11 @@ A digest of each contact's content (name, company, numbers — what the server c
 locally with the outbox row in one transaction: a contact read again without a change (the ones at
 exactly ``T``, a full re-read, a phone without the timestamp column where every sync reads
 everything) is not queued again.
+
+Deleted contacts the server has are sent as deletions (``{"source_id": N, "deleted": true}``): those
+in ``deleted_contacts`` (``contact_id, contact_deleted_timestamp``, Android 4.3+, kept about 30 days)
+since the watermark's ``deleted_ts``, and, whenever every contact was read, those sent before and no
+longer there (older phones, or a log that no longer reaches back far enough).
 """
 
 from __future__ import annotations
@@ -41,6 +46,10 @@ from device_agent.store import NewItem
 
 SOURCE = "contacts"
 CONTACTS_URI = "content://com.android.contacts/contacts"
+DELETED_URI = "content://com.android.contacts/deleted_contacts"
+DELETED_STAMP = "contact_deleted_timestamp"
+#: The local digest of a contact sent as deleted.
+DELETED = "deleted"
 DATA_URI = "content://com.android.contacts/data"
 PHONES_URI = "content://com.android.contacts/data/phones"
 PHONE_MIME = "vnd.android.cursor.item/phone_v2"
@@ -77,8 +86,10 @@ class _Cut(Exception):
     """A read came back incomplete; nothing of this sync's contacts is kept."""
 
 
-def _read(ctx: SyncContext, uri: str, projection: tuple[str, ...], where: str | None) -> QueryResult:
-    result = query_rows(ctx, uri, projection, where)
+def _read(
+    ctx: SyncContext, uri: str, projection: tuple[str, ...], where: str | None, sort: str = "_id ASC"
+) -> QueryResult:
+    result = query_rows(ctx, uri, projection, where, sort)
     if result.truncated:
         raise _Cut(f"{uri}: {result.problem}")
     return result
@@ -92,10 +103,11 @@ def _ids(ids: Iterable[int]) -> str:
     return ", ".join(str(i) for i in ids)
 
 
-def _changed(ctx: SyncContext, mark: dict[str, Any] | None) -> tuple[dict[int, Contact], bool]:
-    """Contacts changed since ``mark`` (all of them on a reset or without timestamps); True when the
-    phone has the timestamp column."""
+def _changed(ctx: SyncContext, mark: dict[str, Any] | None) -> tuple[dict[int, Contact], bool, bool]:
+    """Contacts changed since ``mark`` (all of them on a reset or without timestamps); whether the phone
+    has the timestamp column, and whether every contact was read."""
     projection = ("_id", STAMP, "display_name")
+    whole = True
     try:
         if mark and mark.get("ts") is not None:
             since, probe = int(mark["ts"]), int(mark.get("id") or 0)
@@ -107,6 +119,7 @@ def _changed(ctx: SyncContext, mark: dict[str, Any] | None) -> tuple[dict[int, C
                 rows = _read(ctx, CONTACTS_URI, projection, None).rows
             else:
                 rows = [r for r in rows if (_int(r[STAMP]) or 0) >= since]
+                whole = False
         else:
             rows = _read(ctx, CONTACTS_URI, projection, None).rows
         stamped = True
@@ -120,7 +133,7 @@ def _changed(ctx: SyncContext, mark: dict[str, Any] | None) -> tuple[dict[int, C
         source_id = _int(row["_id"])
         if source_id is not None:
             contacts[source_id] = Contact(source_id, row["display_name"], _int(row.get(STAMP)))
-    return contacts, stamped
+    return contacts, stamped, whole
 
 
 def _add_details(ctx: SyncContext, contacts: dict[int, Contact], everything: bool) -> None:
@@ -147,13 +160,36 @@ def _add_details(ctx: SyncContext, contacts: dict[int, Contact], everything: boo
             contact.numbers.append(number)
 
 
-def _next_mark(contacts: dict[int, Contact], mark: dict[str, Any] | None) -> dict[str, Any]:
-    """The newest timestamp read and a contact that has it (a read since ``T`` holds ``T`` or newer)."""
+def _deleted_since(ctx: SyncContext, since: int) -> dict[int, int | None]:
+    """``{contact_id: deletion time}`` from the phone's log of deleted contacts (none before Android 4.3)."""
+    try:
+        rows = _read(
+            ctx, DELETED_URI, ("contact_id", DELETED_STAMP), f"{DELETED_STAMP} > {since}", f"{DELETED_STAMP} ASC"
+        ).rows  # the log has no _id
+    except ProviderError as exc:
+        if exc.kind is not ProviderErrorKind.BAD_QUERY:
+            raise
+        return {}
+    found = {_int(row["contact_id"]): _int(row[DELETED_STAMP]) for row in rows}
+    return {contact_id: at for contact_id, at in found.items() if contact_id is not None}
+
+
+def _deletion(source_id: int, at_ms: int | None) -> dict[str, Any]:
+    at = None if at_ms is None else datetime.fromtimestamp(at_ms / 1000, UTC).isoformat()
+    return {"source_id": source_id, "deleted": True, "updated_at": at}
+
+
+def _next_mark(
+    contacts: dict[int, Contact], mark: dict[str, Any] | None, deleted: dict[int, int | None]
+) -> dict[str, Any]:
+    """The newest timestamp read and a contact that has it (a read since ``T`` holds ``T`` or newer), and the
+    newest deletion read."""
+    deleted_ts = max([(mark or {}).get("deleted_ts") or 0, *(at or 0 for at in deleted.values())])
     stamped = [c for c in contacts.values() if c.updated_ms is not None]
     if not stamped:
-        return mark or {"ts": 0, "id": 0}
+        return {"ts": 0, "id": 0, **(mark or {}), "deleted_ts": deleted_ts}
     newest = max(stamped, key=lambda c: (c.updated_ms or 0, c.source_id))
-    return {"ts": newest.updated_ms, "id": newest.source_id}
+    return {"ts": newest.updated_ms, "id": newest.source_id, "deleted_ts": deleted_ts}
 
 
 def collect_contacts(ctx: SyncContext) -> Collected:
@@ -161,10 +197,10 @@ def collect_contacts(ctx: SyncContext) -> Collected:
         return Collected(SOURCE, Outcome.SKIPPED, detail="contacts capture is off (FIELDCRM_AGENT_CAPTURE_CONTACTS)")
     mark = ctx.store.watermark(ctx.device, SOURCE)
     try:
-        contacts, stamped = _changed(ctx, mark)
-        everything = not stamped or not mark or len(contacts) > ID_LIST_MAX
+        contacts, stamped, whole = _changed(ctx, mark)
         if contacts:
-            _add_details(ctx, contacts, everything)
+            _add_details(ctx, contacts, whole or len(contacts) > ID_LIST_MAX)
+        deleted = _deleted_since(ctx, int((mark or {}).get("deleted_ts") or 0)) if stamped else {}
     except ProviderError as exc:
         outcome = Outcome.REFUSED if exc.permission_denied else Outcome.FAILED
         return Collected(SOURCE, outcome, detail=f"the phone refused {CONTACTS_URI}: {exc.reason}")
@@ -173,11 +209,14 @@ def collect_contacts(ctx: SyncContext) -> Collected:
     except _Cut as exc:
         return Collected(SOURCE, Outcome.CUT, detail=f"output cut, read again next time: {exc}")
     known = ctx.store.seen_contacts(ctx.device)
+    gone = {i: None for i, digest in known.items() if digest != DELETED and i not in contacts} if whole else {}
+    gone |= {i: at for i, at in deleted.items() if known.get(i) not in (None, DELETED) and i not in contacts}
     changed = [(c, c.digest()) for c in contacts.values()]
     changed = [(c, digest) for c, digest in changed if known.get(c.source_id) != digest]
     items = [NewItem(SOURCE, f"{c.source_id}:{digest[:16]}", c.payload()) for c, digest in changed]
-    watermarks = {SOURCE: _next_mark(contacts, mark)} if stamped else {}
-    added = ctx.store.enqueue(ctx.device, items, watermarks=watermarks,
-                              seen_contacts=[(c.source_id, digest) for c, digest in changed])
-    ctx.progress(SOURCE, f"{added} new or changed of {len(contacts)} read")
+    items += [NewItem(SOURCE, f"{i}:{DELETED}", _deletion(i, at)) for i, at in gone.items()]
+    watermarks = {SOURCE: _next_mark(contacts, mark, deleted)} if stamped else {}
+    seen = [(c.source_id, digest) for c, digest in changed] + [(i, DELETED) for i in gone]
+    added = ctx.store.enqueue(ctx.device, items, watermarks=watermarks, seen_contacts=seen)
+    ctx.progress(SOURCE, f"{added} new, changed or deleted of {len(contacts)} read")
     return Collected(SOURCE, Outcome.OK, added, "" if stamped else "no update times on this phone: all read")

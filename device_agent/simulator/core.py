@@ -164,8 +164,9 @@ class PhoneCore:
         the contact's name, numbers (``{number, type, label}``) and company. Its
         ``contact_last_updated_timestamp`` becomes the phone's clock. Returns the ``_id``."""
         with self.lock:
-            if contact_id is None:
-                contact_id = 1 + max((int(c["_id"]) for c in self.state.contacts), default=0)  # type: ignore[arg-type]
+            if contact_id is None:  # ids are never reused, not even those of deleted contacts
+                used = [int(c["_id"]) for c in self.state.contacts]  # type: ignore[arg-type]
+                contact_id = 1 + max([*used, *(d["contact_id"] for d in self.state.deleted_contacts)], default=0)
             old = next((c for c in self.state.contacts if c.get("_id") == contact_id), {})
             contact = {**old, "_id": contact_id, "display_name": display_name, "company": company,
                        "numbers": [{"number": n.get("number"), "type": n.get("type", 2), "label": n.get("label")}
@@ -174,8 +175,9 @@ class PhoneCore:
             return contact_id
 
     def delete_contact(self, contact_id: int) -> None:
+        """Delete a contact as the Contacts app does: it is noted in ``deleted_contacts`` at the phone's clock."""
         with self.lock:
-            self.providers.delete_contact(contact_id)
+            self.providers.delete_contact(contact_id, self.state.clock_ms)
 
     def add_call(self, number: str, duration: int, *, call_type: int = 1, time_ms: int | None = None,
                  name: str | None = None, geocoded: str | None = None,

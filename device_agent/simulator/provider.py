@@ -35,7 +35,9 @@ DATA_COLUMNS = {
     "display_name": "TEXT", "mimetype": "TEXT", "data1": "TEXT", "data2": "INTEGER", "data3": "TEXT",
     "data4": "TEXT",
 }
-#: Contacts before Android 4.3 (SDK 18) have no ``contact_last_updated_timestamp``.
+#: ``content://com.android.contacts/deleted_contacts``: the contacts deleted lately (Android keeps 30 days).
+DELETED_CONTACT_COLUMNS = {"contact_id": "INTEGER PRIMARY KEY", "contact_deleted_timestamp": "INTEGER"}
+#: Contacts before Android 4.3 (SDK 18) have no ``contact_last_updated_timestamp`` and no ``deleted_contacts``.
 LAST_UPDATED_SINCE_SDK = 18
 
 _SMS_BOXES = {"inbox": 1, "sent": 2, "draft": 3, "outbox": 4, "failed": 5, "queued": 6}
@@ -76,6 +78,9 @@ def _resolve(uri: str) -> Table | None:
             return Table(authority, "contacts", CONTACT_COLUMNS, "display_name ASC", *provider)
         if path == "data":
             return Table(authority, "data", DATA_COLUMNS, "display_name ASC", *provider)
+        if path == "deleted_contacts":
+            return Table(authority, "deleted_contacts", DELETED_CONTACT_COLUMNS, "contact_deleted_timestamp ASC",
+                         *provider)
         if path == "data/phones":
             return Table(authority, "data", DATA_COLUMNS, "display_name ASC", *provider,
                          condition=f"mimetype='{PHONE_MIME}'")
@@ -155,7 +160,8 @@ class Providers:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(":memory:", check_same_thread=False)
         for name, columns in (("sms", SMS_COLUMNS), ("calls", CALL_COLUMNS),
-                              ("contacts", CONTACT_COLUMNS), ("data", DATA_COLUMNS)):
+                              ("contacts", CONTACT_COLUMNS), ("data", DATA_COLUMNS),
+                              ("deleted_contacts", DELETED_CONTACT_COLUMNS)):
             self._db.execute(f"CREATE TABLE {name} ({', '.join(f'{c} {t}' for c, t in columns.items())})")
         older = [c for c in CONTACT_COLUMNS if c != "contact_last_updated_timestamp"]
         self._db.execute(f"CREATE VIEW contacts_pre18 AS SELECT {', '.join(older)} FROM contacts")
@@ -165,6 +171,8 @@ class Providers:
             self._insert("calls", CALL_COLUMNS, row)
         for contact in state.contacts:
             self._insert_contact(contact)
+        for row in state.deleted_contacts:
+            self._insert("deleted_contacts", DELETED_CONTACT_COLUMNS, row)
 
     def _insert(self, table: str, columns: Mapping[str, str], row: Mapping[str, Value]) -> int:
         unknown = set(row) - set(columns)
@@ -231,12 +239,18 @@ class Providers:
             kept = [c for c in self._state.contacts if c.get("_id") != contact["_id"]]
             self._state.contacts[:] = [*kept, contact]
 
-    def delete_contact(self, contact_id: int) -> None:
+    def delete_contact(self, contact_id: int, at_ms: int) -> None:
+        """Remove a contact and note it in ``deleted_contacts`` (at ``at_ms``, the phone's clock)."""
         with self._lock:
             self._db.execute("DELETE FROM data WHERE contact_id = ?", (contact_id,))
             self._db.execute("DELETE FROM contacts WHERE _id = ?", (contact_id,))
+            row = {"contact_id": contact_id, "contact_deleted_timestamp": at_ms}
+            self._db.execute("DELETE FROM deleted_contacts WHERE contact_id = ?", (contact_id,))
+            self._insert("deleted_contacts", DELETED_CONTACT_COLUMNS, row)
             self._db.commit()
             self._state.contacts[:] = [c for c in self._state.contacts if c.get("_id") != contact_id]
+            kept = [d for d in self._state.deleted_contacts if d["contact_id"] != contact_id]
+            self._state.deleted_contacts[:] = [*kept, row]
 
     def is_allowed(self, authority: str) -> bool:
         default = self._state.identity.sdk >= 29 if authority == "sms" else True
@@ -258,6 +272,8 @@ class Providers:
                 f"from (null) (pid=12415, uid=2000) requires {table.permission}"), _OPEN_FRAMES)
         if fault:
             raise ProviderError(authority, fault, _QUERY_FRAMES)
+        if self._state.identity.sdk < LAST_UPDATED_SINCE_SDK and table.table == "deleted_contacts":
+            raise ProviderError(authority, f"java.lang.IllegalArgumentException: Unknown URL {uri}", _QUERY_FRAMES)
         if table.table == "contacts" and self._state.identity.sdk < LAST_UPDATED_SINCE_SDK:
             table = replace(table, table="contacts_pre18")
         columns = ", ".join(projection) if projection else "*"

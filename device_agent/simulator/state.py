@@ -104,6 +104,8 @@ class PhoneState(_Model):
     boot_time_ms: int
     clock_ms: int
     contacts: list[dict[str, Value | list[dict[str, Value]]]] = []
+    deleted_contacts: list[dict[str, int]] = []
+    """Android's log of deleted contacts (``contact_id``, ``contact_deleted_timestamp``), SDK 18+."""
     sms: list[dict[str, Value]] = []
     calls: list[dict[str, Value]] = []
     fixes: list[Fix] = []

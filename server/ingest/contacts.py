@@ -5,7 +5,10 @@ numbers (``captured_contact_number``), normalised like the numbers of calls and 
 the same content again changes nothing (``duplicate``); changed content replaces the row and
 all its numbers (``accepted``, ``version`` + 1). Numbers on the exclusion list are not stored,
 only counted on the entry; an entry whose every number is excluded is not stored at all
-(``excluded``; an earlier version of it is removed). One transaction per batch.
+(``excluded``; an earlier version of it is removed). A deletion (``deleted``) marks the stored
+entry ``deleted_at`` and keeps it, numbers included, out of the phone book (``accepted``;
+``duplicate`` when nothing stored was left to delete); the contact sent again with content is
+back. One transaction per batch.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlmodel import Session
 
 from capture.phone import NormalisedNumber
@@ -60,6 +63,8 @@ class Entry:
 def content_key(secret: bytes, record: ContactIn) -> str:
     """Keyed hash of what the entry says (name, company, numbers); ``updated_at`` is left out, so an
     entry the phone only touched is still the same."""
+    if record.deleted:
+        return source_key(secret, SOURCE, "deleted")
     parts: list[object] = [record.name, record.company]
     for number in record.numbers:
         parts += [number.number, number.type, number.label]
@@ -130,7 +135,7 @@ _ON_CHANGE = {
         "excluded_numbers",
         "changed_at",
     )
-} | {"version": f"{CapturedContact.__tablename__}.version + 1"}
+} | {"version": f"{CapturedContact.__tablename__}.version + 1", "deleted_at": "NULL"}
 
 
 def _number_rows(entries: list[Entry], ids: dict[int, int], ctx: IngestContext) -> list[dict[str, Any]]:
@@ -174,6 +179,33 @@ def _remove_stored(session: Session, ctx: IngestContext, source_ids: list[int]) 
         )
 
 
+def _mark_deleted(session: Session, ctx: IngestContext, deletions: list[Entry]) -> dict[int, int]:
+    """Mark stored entries deleted (their numbers stay, out of the phone book); ``{source_id: id}`` of
+    those that were not deleted already. One statement per entry: deletions come a few at a time."""
+    contact = CapturedContact.__table__
+    marked: dict[int, int] = {}
+    for entry in deletions:
+        statement = (
+            update(contact)
+            .where(
+                contact.c.device_id == ctx.device_id,
+                contact.c.source_id == entry.record.source_id,
+                contact.c.deleted_at.is_(None),
+            )
+            .values(
+                deleted_at=entry.record.updated_at or ctx.now,
+                content_key=entry.key,
+                version=contact.c.version + 1,
+                changed_at=ctx.now,
+            )
+            .returning(contact.c.id)
+        )
+        row_id = session.execute(statement).scalar()
+        if row_id is not None:
+            marked[entry.record.source_id] = row_id
+    return marked
+
+
 def _replace_numbers(session: Session, rows: list[dict[str, Any]], contact_ids: list[int]) -> None:
     numbers = CapturedContactNumber.__table__
     for start in range(0, len(contact_ids), _CHUNK):
@@ -198,6 +230,8 @@ def ingest_contacts(session: Session, body: bytes, ctx: IngestContext, max_batch
         else:
             results[index] = record_result(index, decoded[index].source_id, outcome)
 
+    deletions = [e for e in entries if e.record.deleted]
+    entries = [e for e in entries if not e.record.deleted]
     _normalise(entries, excluded_numbers(session, ctx.division_id, ctx.region), ctx.region)
     wholly_excluded = [e for e in entries if e.wholly_excluded]
     kept = [e for e in entries if not e.wholly_excluded]
@@ -213,6 +247,7 @@ def ingest_contacts(session: Session, body: bytes, ctx: IngestContext, max_batch
     )
     _replace_numbers(session, _number_rows(kept, changed, ctx), list(changed.values()))
     _remove_stored(session, ctx, [e.record.source_id for e in wholly_excluded])
+    changed |= _mark_deleted(session, ctx, deletions)
     insert_columns(
         session,
         ExcludedCapture.__table__,
@@ -228,7 +263,7 @@ def ingest_contacts(session: Session, body: bytes, ctx: IngestContext, max_batch
     quarantine(session, ctx, rejected_rows)
     session.commit()
 
-    for entry in entries:
+    for entry in (*entries, *deletions):
         source_id = entry.record.source_id
         if entry.wholly_excluded:
             status, row_id = "excluded", None

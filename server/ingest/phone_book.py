@@ -49,6 +49,7 @@ class EntryView(View):
     version: int
     excluded_numbers: int
     changed_at: datetime
+    deleted_at: datetime | None = Field(description="Deleted on the phone (listed with ``deleted=true`` only).")
     matched: bool = Field(description="Some number of the entry belongs to a customer of the division.")
     numbers: list[EntryNumberView]
 
@@ -98,15 +99,18 @@ def list_entries(
     *,
     actor: User,
     unmatched: bool = False,
+    deleted: bool = False,
     rep_user_id: int | None = None,
     before_id: int | None = None,
     limit: int = 50,
     ip: str = "",
 ) -> list[EntryView]:
     """Phone-book entries visible to ``actor``, newest first; ``unmatched``: only those a customer could
-    be made of (a linkable number that no customer of the division holds)."""
+    be made of (a linkable number that no customer of the division holds); ``deleted``: instead of the
+    phone book, the entries deleted on the phones."""
     stmt = (
         select(CapturedContact, _matched_entry().label("matched"))
+        .where(CapturedContact.deleted_at.is_not(None) if deleted else CapturedContact.deleted_at.is_(None))
         .order_by(CapturedContact.id.desc())
         .limit(limit)
     )
@@ -145,6 +149,7 @@ def _view(
         version=entry.version,
         excluded_numbers=entry.excluded_numbers,
         changed_at=entry.changed_at,
+        deleted_at=entry.deleted_at,
         matched=bool(matched),
         numbers=[
             EntryNumberView(
@@ -189,7 +194,7 @@ def phone_contact_labels(session: Session, wanted: Collection[tuple[int, str]]) 
     stmt = (
         select(_NUMBER.c.device_id, _NUMBER.c.number_e164, _ENTRY.c.name, _ENTRY.c.company)
         .join(_ENTRY, _ENTRY.c.id == _NUMBER.c.contact_id)
-        .where(_NUMBER.c.device_id.in_(devices), _NUMBER.c.number_e164.in_(numbers))
+        .where(_NUMBER.c.device_id.in_(devices), _NUMBER.c.number_e164.in_(numbers), _ENTRY.c.deleted_at.is_(None))
         .order_by(_ENTRY.c.source_id.desc())
     )
     labels: dict[tuple[int, str], str] = {}

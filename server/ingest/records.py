@@ -172,7 +172,14 @@ class ContactIn(DeviceRecord):
     name: Text200 | None = None
     company: Text200 | None = None
     numbers: list[ContactNumberIn] = Field(default_factory=list, max_length=MAX_CONTACT_NUMBERS)
-    updated_at: AwareDatetime | None = None
+    updated_at: AwareDatetime | None = Field(default=None, description="The phone's time of the change (or deletion).")
+    deleted: bool = Field(default=False, description="The contact was deleted on the phone; carries no content.")
+
+    @model_validator(mode="after")
+    def _deletion_is_empty(self) -> ContactIn:
+        if self.deleted and (self.name or self.company or self.numbers):
+            raise ValueError("a deletion carries no name, company or numbers")
+        return self
 
 
 class BatchIn(BaseModel):

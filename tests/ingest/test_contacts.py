@@ -114,6 +114,44 @@ def test_same_content_again_is_duplicate_and_changed_content_is_a_new_version(
     assert _count(session, CapturedContact) == 2 and _count(session, CapturedContactNumber) == 3
 
 
+def test_a_deleted_contact_leaves_the_phone_book_and_is_kept_for_managers(
+    client: TestClient, world: World, session: Session, factory: Factory
+) -> None:
+    client.post(
+        URL,
+        json={"records": [contact(1, "张三", "139 1234 5678"), contact(2, "李四", "13712345678")]},
+        headers=world.device_headers,
+    )
+    client.post(
+        "/api/v1/ingest/sms", json={"records": [sms(1, "13912345678", "你好", ago(hours=2))]}, headers=world.device_headers
+    )
+    deleted_at = ago(hours=1)
+    deletion = {"source_id": 1, "deleted": True, "updated_at": iso(deleted_at)}
+    never_sent = {"source_id": 99, "deleted": True}
+    body = client.post(URL, json={"records": [deletion, never_sent]}, headers=world.device_headers).json()
+    assert [r["status"] for r in body["results"]] == ["accepted", "duplicate"]
+    again = client.post(URL, json={"records": [deletion]}, headers=world.device_headers).json()
+    assert again["results"][0]["status"] == "duplicate"
+
+    head = factory.headers(world.head)
+    book = client.get("/api/v1/ingest/phone-book", headers=head).json()
+    assert [e["source_id"] for e in book] == [2]
+    [gone] = client.get("/api/v1/ingest/phone-book", params={"deleted": True}, headers=head).json()
+    assert (gone["name"], gone["deleted_at"], gone["version"]) == ("张三", iso(deleted_at), 2)
+    assert [n["number"] for n in gone["numbers"]] == ["+8613912345678"]  # kept as evidence
+    listed = client.get("/api/v1/ingest/communications", params={"kind": "sms"}, headers=head).json()
+    assert listed[0]["phone_contact"] is None  # no longer labels the number
+
+    back = client.post(URL, json={"records": [contact(1, "张三", "139 1234 5678")]}, headers=world.device_headers)
+    assert back.json()["results"][0]["status"] == "accepted"
+    session.expire_all()
+    entry = session.exec(select(CapturedContact).where(CapturedContact.source_id == 1)).one()
+    assert (entry.deleted_at, entry.version) == (None, 3)
+    with_content = {"source_id": 2, "deleted": True, "name": "李四"}
+    refused = client.post(URL, json={"records": [with_content]}, headers=world.device_headers).json()
+    assert refused["results"][0]["status"] == "rejected"
+
+
 def test_repeats_within_one_batch(client: TestClient, world: World, session: Session) -> None:
     records = [
         contact(5, "王五", "13812345678"),
