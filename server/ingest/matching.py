@@ -14,13 +14,27 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import bindparam, delete, exists, select, update
 from sqlmodel import Session
 
 from crm.communications import RECORDING_TABLE, CapturedCall, Recording
 from crm.timeline import TimelineEvent
 
 Row = Mapping[str, Any]
+_RECORDING = Recording.__table__
+#: A matched recording takes its call's number and links (one executemany for all pairs).
+_TAKE_CALL = (
+    update(_RECORDING)
+    .where(_RECORDING.c.id == bindparam("recording"))
+    .values(
+        call_id=bindparam("call"),
+        number_raw=bindparam("raw"),
+        number_e164=bindparam("e164"),
+        number_kind=bindparam("kind"),
+        link_status=bindparam("status"),
+        customer_id=bindparam("customer"),
+    )
+)
 
 
 def _compatible(call: Row, recording: Row) -> bool:
@@ -77,24 +91,27 @@ def match_recordings(
         ).mappings()
     )
     pairs = choose_pairs(calls, recordings, tolerance)
-    for call, rec in pairs:
-        session.execute(
-            update(Recording)
-            .where(Recording.id == rec["id"])
-            .values(
-                call_id=call["id"],
-                number_raw=rec["number_raw"] or call["number_raw"],
-                number_e164=call["number_e164"],
-                number_kind=call["number_kind"],
-                link_status=call["link_status"],
-                customer_id=call["customer_id"],
-            )
+    if not pairs:
+        return 0
+    session.execute(
+        _TAKE_CALL,
+        [
+            {
+                "recording": rec["id"],
+                "call": call["id"],
+                "raw": rec["number_raw"] or call["number_raw"],
+                "e164": call["number_e164"],
+                "kind": call["number_kind"],
+                "status": call["link_status"],
+                "customer": call["customer_id"],
+            }
+            for call, rec in pairs
+        ],
+    )
+    session.execute(
+        delete(TimelineEvent).where(
+            TimelineEvent.source_table == RECORDING_TABLE,
+            TimelineEvent.source_id.in_([rec["id"] for _call, rec in pairs]),
         )
-    if pairs:
-        session.execute(
-            delete(TimelineEvent).where(
-                TimelineEvent.source_table == RECORDING_TABLE,
-                TimelineEvent.source_id.in_([rec["id"] for _call, rec in pairs]),
-            )
-        )
+    )
     return len(pairs)

@@ -26,7 +26,7 @@ from server.ingest.recordings import (
     RecordingIn,
     check_stored_size,
     declared,
-    register_recording,
+    register_recordings,
     settled_without_bytes,
 )
 from server.logs import get_logger, log_event
@@ -127,7 +127,8 @@ def finish_batch(
     ctx: IngestContext,
     store: RecordingStore,
 ) -> list[BatchItemResult]:
-    """Verify each received file, move it into the store and register it; one commit for all."""
+    """Verify each received file and move it into the store; then register them all, in one commit."""
+    whole: list[Planned] = []
     for item in planned:
         if item.result is not None or item.meta is None:
             continue
@@ -148,7 +149,10 @@ def finish_batch(
                 )
                 continue
             store.put(path, item.meta.sha256)
-        recording_id = register_recording(session, meta=item.meta, ctx=ctx, store=store)
-        item.result = BatchItemResult(index=item.index, status="complete", recording_id=recording_id)
+        whole.append(item)
+    if whole:
+        metas = [item.meta for item in whole if item.meta is not None]
+        for item, recording_id in zip(whole, register_recordings(session, metas=metas, ctx=ctx, store=store), strict=True):
+            item.result = BatchItemResult(index=item.index, status="complete", recording_id=recording_id)
     session.commit()
     return [item.result for item in planned if item.result is not None]

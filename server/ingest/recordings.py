@@ -250,27 +250,14 @@ def _start_time(
     return None
 
 
-def register_recording(
-    session: Session, *, meta: RecordingIn, ctx: IngestContext, store: RecordingStore
-) -> int:
-    """Write the recording row (content already in the store); returns its id.
-
-    Duration failures are noted on the row (``problems``), never fatal.
-    """
+def _recording_row(meta: RecordingIn, ctx: IngestContext, store: RecordingStore) -> tuple[dict[str, Any], bool]:
+    """The recording's row before linking (number, start time, the audio's duration: a failure to read
+    it is noted in ``problems``, never fatal), and whether its number can link it to a customer."""
     name = parse_recording_name(meta.phone_path or meta.file_name)
     number = normalised(meta.number or name.number, ctx.region)
     with store.local_path(meta.sha256) as path:
         audio = probe_audio(path)
     started = _start_time(meta, name.started_at, audio.duration_s, ctx)
-    occurred_at = started or ctx.now
-    link_status, customer_ids = LinkStatus.unlinkable, ()
-    if number.linkable and number.e164:
-        link = load_phone_book(session, [number.e164], [ctx.division_id]).resolve(
-            division_id=ctx.division_id, e164=number.e164, at=occurred_at, rep_user_id=ctx.rep_user_id
-        )
-        link_status, customer_ids = link.status, link.customer_ids
-    elif number.e164 is None and not number.raw:
-        link_status = LinkStatus.unlinked  # no number in the name: linked through its call once matched
     row = {
         "device_id": ctx.device_id,
         "division_id": ctx.division_id,
@@ -279,10 +266,11 @@ def register_recording(
         "number_raw": number.raw[:128],
         "number_e164": number.e164,
         "number_kind": number.kind.value,
-        "occurred_at": occurred_at,
+        "occurred_at": started or ctx.now,
         "direction": "unknown",
-        "link_status": link_status,
-        "customer_id": customer_ids[0] if customer_ids else None,
+        # no number in the name: linked through its call once matched
+        "link_status": LinkStatus.unlinked if number.e164 is None and not number.raw else LinkStatus.unlinkable,
+        "customer_id": None,
         "received_at": ctx.now,
         "sha256": meta.sha256,
         "size_bytes": meta.size_bytes,
@@ -297,27 +285,71 @@ def register_recording(
         "transcript_status": TranscriptStatus.pending if ctx.transcribe else TranscriptStatus.none,
         "problems": {} if audio.reason is None else {"duration": audio.reason},
     }
-    inserted = insert_new(
-        session, Recording.__table__, as_columns([row]), ("device_id", "source_key"), "source_key"
-    )
-    if meta.sha256 not in inserted:  # a concurrent upload of the same file won
-        return session.execute(
-            select(Recording.id).where(
-                Recording.device_id == ctx.device_id, Recording.source_key == meta.sha256
-            )
-        ).scalar_one()
-    row["id"] = inserted[meta.sha256]
-    write_timeline(session, timeline_rows(RECORDING_TABLE, row, customer_ids, ctx.now))
-    if started is not None:
-        match_recordings(
-            session, device_id=ctx.device_id, start=started, end=started, tolerance=ctx.match_tolerance
+    return row, number.linkable
+
+
+def _match_windows(starts: list[datetime], tolerance: timedelta) -> list[tuple[datetime, datetime]]:
+    """The recordings' start times as few windows as keep each one small: runs of starts no further
+    apart than twice the matching tolerance."""
+    windows: list[tuple[datetime, datetime]] = []
+    for start in sorted(starts):
+        if windows and start - windows[-1][1] <= 2 * tolerance:
+            windows[-1] = (windows[-1][0], start)
+        else:
+            windows.append((start, start))
+    return windows
+
+
+def register_recordings(
+    session: Session, *, metas: list[RecordingIn], ctx: IngestContext, store: RecordingStore
+) -> list[int]:
+    """Write the recordings' rows (content already in the store), link them and match them to their
+    calls, a statement per step for all of them; their ids in the order of ``metas``."""
+    built = {meta.sha256: _recording_row(meta, ctx, store) for meta in metas}
+    rows = {sha: row for sha, (row, _linkable) in built.items()}
+    linkable = [sha for sha, (_row, can_link) in built.items() if can_link]
+    book = load_phone_book(session, [rows[sha]["number_e164"] for sha in linkable], [ctx.division_id])
+    links: dict[str, tuple[int, ...]] = {}
+    for sha in linkable:
+        row = rows[sha]
+        link = book.resolve(
+            division_id=ctx.division_id, e164=row["number_e164"], at=row["occurred_at"], rep_user_id=ctx.rep_user_id
         )
-    log_event(
-        logger,
-        "ingest.recording",
-        device_id=ctx.device_id,
-        recording_id=row["id"],
-        duration_s=audio.duration_s,
-        problem=audio.reason,
+        row["link_status"], row["customer_id"] = link.status, (link.customer_ids or (None,))[0]
+        links[sha] = tuple(link.customer_ids)
+    inserted = insert_new(
+        session, Recording.__table__, as_columns(list(rows.values())), ("device_id", "source_key"), "source_key"
     )
-    return row["id"]
+    timeline = []
+    for sha, recording_id in inserted.items():
+        rows[sha]["id"] = recording_id
+        timeline += timeline_rows(RECORDING_TABLE, rows[sha], links.get(sha, ()), ctx.now)
+    write_timeline(session, timeline)
+    known = [row for row in rows.values() if row["time_known"] and "id" in row]
+    for start, end in _match_windows([row["occurred_at"] for row in known], ctx.match_tolerance):
+        match_recordings(session, device_id=ctx.device_id, start=start, end=end, tolerance=ctx.match_tolerance)
+    missing = [sha for sha in rows if sha not in inserted]  # a concurrent upload of the same file won
+    if missing:
+        stored = session.execute(
+            select(Recording.source_key, Recording.id).where(
+                Recording.device_id == ctx.device_id, Recording.source_key.in_(missing)
+            )
+        )
+        for sha, recording_id in stored:
+            rows[sha]["id"] = recording_id
+    for sha in inserted:
+        row = rows[sha]
+        problem = row["problems"].get("duration")
+        log_event(
+            logger, "ingest.recording", device_id=ctx.device_id, recording_id=row["id"], duration_s=row["duration_s"],
+            problem=problem,
+        )
+    return [rows[meta.sha256]["id"] for meta in metas]
+
+
+def register_recording(
+    session: Session, *, meta: RecordingIn, ctx: IngestContext, store: RecordingStore
+) -> int:
+    """One recording's row (content already in the store); returns its id."""
+    [recording_id] = register_recordings(session, metas=[meta], ctx=ctx, store=store)
+    return recording_id
