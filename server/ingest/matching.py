@@ -21,7 +21,30 @@ from crm.communications import RECORDING_TABLE, CapturedCall, Recording
 from crm.timeline import TimelineEvent
 
 Row = Mapping[str, Any]
-_RECORDING = Recording.__table__
+_RECORDING, _CALL = Recording.__table__, CapturedCall.__table__
+#: What pairing reads, built once: the columns it compares and those a matched recording takes.
+_UNMATCHED_RECORDINGS = select(
+    _RECORDING.c.id, _RECORDING.c.occurred_at, _RECORDING.c.number_e164, _RECORDING.c.number_raw
+).where(
+    _RECORDING.c.device_id == bindparam("device"),
+    _RECORDING.c.call_id.is_(None),
+    _RECORDING.c.call_set_by_hand.is_(False),
+    _RECORDING.c.time_known.is_(True),
+    _RECORDING.c.occurred_at.between(bindparam("lo"), bindparam("hi")),
+)
+_CALLS_WITHOUT_RECORDING = select(
+    _CALL.c.id,
+    _CALL.c.occurred_at,
+    _CALL.c.number_e164,
+    _CALL.c.number_raw,
+    _CALL.c.number_kind,
+    _CALL.c.link_status,
+    _CALL.c.customer_id,
+).where(
+    _CALL.c.device_id == bindparam("device"),
+    _CALL.c.occurred_at.between(bindparam("lo"), bindparam("hi")),
+    ~exists().where(_RECORDING.c.call_id == _CALL.c.id),
+)
 #: A matched recording takes its call's number and links (one executemany for all pairs).
 _TAKE_CALL = (
     update(_RECORDING)
@@ -67,29 +90,12 @@ def match_recordings(
     session: Session, *, device_id: int, start: datetime, end: datetime, tolerance: timedelta
 ) -> int:
     """Pair the device's unmatched recordings and recording-less calls around ``[start, end]``."""
-    lo, hi = start - tolerance, end + tolerance
-    recordings = list(
-        session.execute(
-            select(Recording.__table__).where(
-                Recording.device_id == device_id,
-                Recording.call_id.is_(None),
-                Recording.call_set_by_hand.is_(False),
-                Recording.time_known.is_(True),
-                Recording.occurred_at.between(lo, hi),
-            )
-        ).mappings()
-    )
+    connection = session.connection()
+    window = {"device": device_id, "lo": start - tolerance, "hi": end + tolerance}
+    recordings = connection.execute(_UNMATCHED_RECORDINGS, window).mappings().all()
     if not recordings:
         return 0
-    calls = list(
-        session.execute(
-            select(CapturedCall.__table__).where(
-                CapturedCall.device_id == device_id,
-                CapturedCall.occurred_at.between(lo, hi),
-                ~exists().where(Recording.call_id == CapturedCall.id),
-            )
-        ).mappings()
-    )
+    calls = connection.execute(_CALLS_WITHOUT_RECORDING, window).mappings().all()
     pairs = choose_pairs(calls, recordings, tolerance)
     if not pairs:
         return 0
