@@ -99,7 +99,7 @@ def match_recordings(
     pairs = choose_pairs(calls, recordings, tolerance)
     if not pairs:
         return 0
-    session.execute(
+    connection.execute(
         _TAKE_CALL,
         [
             {
@@ -114,10 +114,10 @@ def match_recordings(
             for call, rec in pairs
         ],
     )
-    session.execute(
-        delete(TimelineEvent).where(
-            TimelineEvent.source_table == RECORDING_TABLE,
-            TimelineEvent.source_id.in_([rec["id"] for _call, rec in pairs]),
+    events = TimelineEvent.__table__
+    connection.execute(
+        delete(events).where(
+            events.c.source_table == RECORDING_TABLE, events.c.source_id.in_([rec["id"] for _call, rec in pairs])
         )
     )
     return len(pairs)
