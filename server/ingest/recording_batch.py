@@ -11,17 +11,18 @@ declared SHA-256) is to be sent again.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel
+from pydantic_core import from_json
 from sqlmodel import Session
 
+from crm.communications import CaptureSource
 from crm.errors import DomainError
-from server.ingest.pipeline import IngestContext, Rejected
+from server.ingest.pipeline import IngestContext, Rejected, quarantine, quarantine_row
 from server.ingest.recordings import (
     RecordingIn,
     check_stored_size,
@@ -69,7 +70,7 @@ class Planned:
 def parse_manifest(line: bytes) -> list[dict[str, Any]]:
     """The declarations; the whole request is refused when the sizes cannot frame the files."""
     try:
-        body = json.loads(line)
+        body = from_json(line)  # a ValueError also for nesting too deep (json.loads would recurse)
     except ValueError:
         raise DomainError(
             "the manifest (the body's first line) is not JSON", field="recordings", status_code=422
@@ -95,14 +96,17 @@ def parse_manifest(line: bytes) -> list[dict[str, Any]]:
 def plan_batch(
     session: Session, entries: list[dict[str, Any]], *, ctx: IngestContext, store: RecordingStore, max_bytes: int
 ) -> list[Planned]:
-    """Answer what needs no bytes (refused, this phone's duplicate, excluded number) and commit that."""
+    """Answer what needs no bytes (refused: quarantined, this phone's duplicate, excluded number) and commit
+    that."""
     planned = []
+    refused = []
     for index, payload in enumerate(entries):
         item = Planned(index, payload["size_bytes"])
         planned.append(item)
         try:
-            item.meta = declared(session, payload=payload, ctx=ctx, max_bytes=max_bytes)
+            item.meta = declared(payload, ctx=ctx, max_bytes=max_bytes)
         except Rejected as rejected:
+            refused.append(quarantine_row(ctx, CaptureSource.recording, payload, rejected))
             item.result = BatchItemResult(index=index, status="rejected", reason=rejected.reason, field=rejected.field)
             continue
         settled = settled_without_bytes(session, meta=item.meta, ctx=ctx)
@@ -115,6 +119,7 @@ def plan_batch(
                 item.result = BatchItemResult(index=index, status="rejected", reason=error.detail, field=error.field)
             else:
                 item.stored = True
+    quarantine(session, ctx, refused)
     session.commit()
     return planned
 

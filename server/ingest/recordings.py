@@ -86,18 +86,12 @@ def _upload_state(upload: RecordingUpload) -> UploadState:
     )
 
 
-def declared(session: Session, *, payload: Any, ctx: IngestContext, max_bytes: int) -> RecordingIn:
-    """The agent's declaration of a file, checked; a refused one is quarantined (and committed) and
-    raised as :class:`Rejected`."""
-    try:
-        meta: RecordingIn = decode(RecordingIn, payload)
-        check_times(meta, ctx, ("started_at", "modified_at"))
-        if meta.size_bytes > max_bytes:
-            raise Rejected(f"file larger than {max_bytes} bytes", "size_bytes")
-    except Rejected as rejected:
-        quarantine(session, ctx, [quarantine_row(ctx, CaptureSource.recording, payload, rejected)])
-        session.commit()
-        raise
+def declared(payload: Any, *, ctx: IngestContext, max_bytes: int) -> RecordingIn:
+    """The agent's declaration of a file, checked; raises :class:`Rejected` (the caller quarantines it)."""
+    meta: RecordingIn = decode(RecordingIn, payload)
+    check_times(meta, ctx, ("started_at", "modified_at"))
+    if meta.size_bytes > max_bytes:
+        raise Rejected(f"file larger than {max_bytes} bytes", "size_bytes")
     return meta
 
 
@@ -142,8 +136,10 @@ def start_upload(
     session: Session, *, payload: Any, ctx: IngestContext, store: RecordingStore, max_bytes: int
 ) -> UploadState:
     try:
-        meta = declared(session, payload=payload, ctx=ctx, max_bytes=max_bytes)
+        meta = declared(payload, ctx=ctx, max_bytes=max_bytes)
     except Rejected as rejected:
+        quarantine(session, ctx, [quarantine_row(ctx, CaptureSource.recording, payload, rejected)])
+        session.commit()
         raise DomainError(rejected.reason, field=rejected.field, status_code=422) from None
     settled = settled_without_bytes(session, meta=meta, ctx=ctx)
     if settled is not None:
