@@ -24,6 +24,7 @@ class BatchBody:
         self._chunks = chunks.__aiter__()
         self._buffer = b""
         self._ended = False
+        self.taken = 0  # bytes handed out by take() (a reader that stops early can skip the rest)
 
     async def _more(self) -> bool:
         """Append the next chunk of the body; False at its end or when the client went away."""
@@ -61,6 +62,7 @@ class BatchBody:
             else:
                 piece, self._buffer = self._buffer[:left], self._buffer[left:]
             left -= len(piece)
+            self.taken += len(piece)
             yield piece
 
     async def skip(self, size: int) -> None:

@@ -210,10 +210,11 @@ async def post_recording_batch(
             if not item.wants_bytes:
                 await body.skip(item.size)
                 continue
-            path = folder / f"{item.index}.part"
+            path, start = folder / f"{item.index}.part", body.taken
             with path.open("w+b") as handle:
                 written = await StagedFile(path, handle).write(0, body.take(item.size), item.size, whole=True)
             received[item.index] = (path, written)
+            await body.skip(item.size - (body.taken - start))  # left unread by a failed write: the next file follows
         if not await body.at_end():
             raise DomainError("more bytes than the manifest declares", field="recordings", status_code=422)
         results = await run_in_threadpool(finish_batch, session, planned, received, ctx=ctx, store=store)
