@@ -192,13 +192,19 @@ class Uploader:
         return groups
 
     def _staged(self, item: OutboxItem) -> Path | None:
-        """The item's staged copy; None (and the item dropped, to be pulled again) when it is gone."""
+        """The item's staged copy; None (and the item dropped, to be pulled again) when it is gone or has
+        another size than the file pulled (staged copies are not synced to disk: a power cut may cut them)."""
         local = Path(item.payload["local_path"])
-        if local.exists():
-            return local
-        self.store.drop_staged(item.id, self.device, item.payload["phone_path"])
-        log_event("agent.upload.staged_file_missing", device=self.device, path=item.payload["phone_path"])
-        return None
+        try:
+            size = local.stat().st_size
+        except FileNotFoundError:
+            self.store.drop_staged(item.id, self.device, item.payload["phone_path"])
+            log_event("agent.upload.staged_file_missing", device=self.device, path=item.payload["phone_path"])
+            return None
+        if size != item.payload.get("size_bytes"):
+            self._corrupt(item, local)
+            return None
+        return local
 
     def _corrupt(self, item: OutboxItem, local: Path) -> None:
         self.store.drop_staged(item.id, self.device, item.payload["phone_path"])
@@ -289,7 +295,9 @@ class Uploader:
         with open(local, "rb") as source:
             while offset < size:
                 source.seek(offset)
-                chunk = source.read(self.chunk_bytes)
+                chunk = source.read(min(self.chunk_bytes, size - offset))
+                if not chunk:  # the staged copy got shorter than the file pulled
+                    raise StagedFileCorrupt(str(local))
                 try:
                     state = self.api.put_chunk(self.token, upload_id, offset, chunk)
                 except ServerError as exc:
