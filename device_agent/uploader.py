@@ -211,6 +211,11 @@ class Uploader:
         local.unlink(missing_ok=True)
         log_event("agent.upload.staged_file_corrupt", device=self.device, path=item.payload["phone_path"])
 
+    def _refused(self, item: OutboxItem, local: Path, reason: str, field: str | None) -> None:
+        """The server refused the recording (and quarantined it): kept aside, its staged copy deleted."""
+        self._reject(item, reason, field)
+        local.unlink(missing_ok=True)
+
     def _settled(self, item: OutboxItem, local: Path) -> None:
         self.store.confirm([item.id])
         local.unlink(missing_ok=True)
@@ -249,8 +254,7 @@ class Uploader:
             if status in RECORDING_DONE:
                 self._settled(item, local)
             elif status == "rejected":
-                self._reject(item, result.get("reason") or "rejected", result.get("field"))
-                local.unlink(missing_ok=True)
+                self._refused(item, local, result.get("reason") or "rejected", result.get("field"))
             elif result.get("field") == "sha256" and sha256_file(local) != item.payload["sha256"]:
                 self._corrupt(item, local)
             else:
@@ -274,8 +278,7 @@ class Uploader:
             return
         except ServerError as exc:
             if exc.status in SPLIT_STATUSES:
-                self._reject(item, str(exc), None)
-                local.unlink(missing_ok=True)
+                self._refused(item, local, str(exc), None)
                 return
             self.store.note_failure([item.id], str(exc))
             raise
