@@ -141,6 +141,22 @@ def test_contacts_and_call_log_queries(device: adbutils.AdbDevice, phone: Simula
     assert [int(line.rsplit("date=", 1)[1]) for line in newer] == [d for d in calls if d > middle]
 
 
+def test_deleted_contacts_are_logged_from_android_4_3_on(device: adbutils.AdbDevice, phone: SimulatedPhone) -> None:
+    query = "content query --uri content://com.android.contacts/deleted_contacts --sort 'contact_deleted_timestamp ASC'"
+    assert "Row:" not in device.shell(query)
+    gone = int(phone.state.contacts[0]["_id"])  # type: ignore[arg-type]
+    phone.core.delete_contact(gone)
+    assert device.shell(query).splitlines() == [
+        f"Row: 0 contact_id={gone}, contact_deleted_timestamp={phone.state.clock_ms}"
+    ]
+    listed = device.shell("content query --uri content://com.android.contacts/contacts --projection _id")
+    assert gone not in [int(line.rsplit("=", 1)[1]) for line in listed.splitlines()]
+    assert phone.core.put_contact("新", []) > gone  # ids are never reused
+    phone.state.identity.sdk = 17
+    old = device.shell2(query, v2=True)
+    assert "Unknown URL content://com.android.contacts/deleted_contacts" in old.stdout + old.stderr
+
+
 def test_piped_interactive_shell(adb_server: AdbServer, device: adbutils.AdbDevice, phone: SimulatedPhone) -> None:
     result = subprocess.run([adb_server.binary, "-P", str(adb_server.port), "-s", phone.address, "shell"],
                             input="getprop ro.serialno\nfalse\necho $?\nexit 4\n", capture_output=True, text=True,
