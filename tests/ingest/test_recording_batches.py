@@ -8,6 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given
+from hypothesis import settings as fuzz_settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
@@ -176,3 +179,47 @@ def test_batches_over_their_body_limit_and_without_a_device_token_are_refused(
     with TestClient(create_app(small, db), base_url="http://testserver") as small_client:
         assert send(small_client, world, body(declarations, MP3)).status_code == 413
     assert session.exec(select(Recording)).all() == []
+
+
+_SIZES = st.one_of(st.integers(-5, 5_000), st.just(10**13), st.floats(allow_nan=False), st.text(max_size=3), st.none())
+_FILES = st.lists(
+    st.tuples(
+        st.binary(max_size=300),
+        st.one_of(st.none(), _SIZES),  # None: the content's own size
+        st.one_of(st.none(), st.text(max_size=70)),  # None: the content's own SHA-256
+        st.text(max_size=40),
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+@fuzz_settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(files=_FILES, tail=st.one_of(st.none(), st.integers(-50, 50)))
+def test_hostile_batches_get_an_answer_never_a_server_error(
+    client: TestClient, world: World, session: Session, settings: Settings, files: list, tail: int | None
+) -> None:
+    declarations = [
+        {
+            "sha256": hashlib.sha256(content).hexdigest() if sha is None else sha,
+            "size_bytes": len(content) if size is None else size,
+            "file_name": name,
+        }
+        for content, size, sha, name in files
+    ]
+    content = body(declarations, *(data for data, _, _, _ in files))
+    if tail is not None:  # cut short or followed by stray bytes
+        content = content[:tail] if tail < 0 else content + bytes(tail)
+    answer = send(client, world, content)
+    assert answer.status_code in (200, 413, 422), answer.text
+    if answer.status_code != 200:
+        return
+    results = answer.json()["results"]
+    assert [r["index"] for r in results] == list(range(len(files)))
+    store = get_store(settings)
+    for result in results:
+        assert result["status"] in ("complete", "duplicate", "excluded", "rejected", "retry")
+        if result["status"] == "complete":  # only bytes that have the declared SHA-256 are kept
+            recording = session.get(Recording, result["recording_id"])
+            with store.local_path(recording.sha256) as path:
+                assert hashlib.sha256(path.read_bytes()).hexdigest() == recording.sha256
