@@ -238,7 +238,8 @@ class Uploader:
             if exc.status not in SPLIT_STATUSES | {404, 405}:
                 self.store.note_failure([item.id for item, _ in staged], str(exc))
                 raise
-            self.server_takes_batches &= exc.status in SPLIT_STATUSES
+            if exc.status in (404, 405):
+                self.server_takes_batches = False
             answer = None
         except OSError:  # a staged copy changed size: the per-file path checks it
             answer = None

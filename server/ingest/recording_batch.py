@@ -31,7 +31,8 @@ from server.ingest.recordings import (
     settled_without_bytes,
 )
 from server.logs import get_logger, log_event
-from server.recordings.staging import Written
+from server.recordings.batch_body import BatchBody, BodyEnded, ManifestTooLong
+from server.recordings.staging import StagedFile, Written
 from server.recordings.store import RecordingStore
 
 logger = get_logger("ingest")
@@ -91,6 +92,44 @@ def parse_manifest(line: bytes) -> list[dict[str, Any]]:
                 status_code=422,
             )
     return entries
+
+
+async def read_manifest(body: BatchBody, content_length: str | None) -> list[dict[str, Any]]:
+    """The body's manifest line, parsed; a ``Content-Length`` must be the line's and its files' bytes."""
+    try:
+        line = await body.line(MANIFEST_MAX_BYTES)
+    except ManifestTooLong:
+        raise DomainError(
+            f"the manifest line is longer than {MANIFEST_MAX_BYTES} bytes", field="recordings", status_code=413
+        ) from None
+    except BodyEnded:
+        raise DomainError("the body ended before the manifest's newline", field="recordings", status_code=422) from None
+    entries = parse_manifest(line)
+    declared_length = len(line) + 1 + sum(entry["size_bytes"] for entry in entries)
+    if content_length is not None and content_length != str(declared_length):
+        raise DomainError(
+            f"Content-Length is {content_length} but the manifest line and its files make {declared_length} bytes",
+            field="recordings",
+            status_code=422,
+        )
+    return entries
+
+
+async def receive_files(body: BatchBody, planned: list[Planned], folder: Path) -> dict[int, tuple[Path, Written]]:
+    """Each wanted file's bytes streamed into ``folder`` (hashed as written); the others read past."""
+    received: dict[int, tuple[Path, Written]] = {}
+    for item in planned:
+        if not item.wants_bytes:
+            await body.skip(item.size)
+            continue
+        path, start = folder / f"{item.index}.part", body.taken
+        with path.open("w+b") as handle:
+            written = await StagedFile(path, handle).write(0, body.take(item.size), item.size, whole=True)
+        received[item.index] = (path, written)
+        await body.skip(item.size - (body.taken - start))  # left unread by a failed write: the next file follows
+    if not await body.at_end():
+        raise DomainError("more bytes than the manifest declares", field="recordings", status_code=422)
+    return received
 
 
 def plan_batch(

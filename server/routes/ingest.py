@@ -4,7 +4,6 @@ quarantine for users. The contract is documented in docs/ingestion.md."""
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
@@ -26,18 +25,18 @@ from server.ingest.device_status import DeviceStatusResult, record_device_status
 from server.ingest.phone_book import EntryToCustomer, EntryView, customer_from_entry, list_entries
 from server.ingest.pipeline import BatchOutcome, IngestContext, ingest_batch
 from server.ingest.recording_batch import (
-    MANIFEST_MAX_BYTES,
     RecordingBatchResult,
     finish_batch,
-    parse_manifest,
     plan_batch,
+    read_manifest,
+    receive_files,
 )
 from server.ingest.recordings import UploadState, check_chunk, record_chunk, start_upload, upload_state
 from server.ingest.records import BatchResult, ContactIn, DeviceRecord, batch_schema
 from server.ingest.rules import add_exclusion, remove_exclusion
 from server.ingest.sources import CALLS, SMS
-from server.recordings.batch_body import BatchBody, BodyEnded, ManifestTooLong
-from server.recordings.staging import Busy, StagedFile, Staging, TooManyBytes, Written
+from server.recordings.batch_body import BatchBody
+from server.recordings.staging import Busy, Staging, TooManyBytes
 from server.recordings.store import get_store
 from server.routes.schemas import Read, Strict
 from server.routes.trackers import RawBody
@@ -183,40 +182,13 @@ async def post_recording_batch(
 ) -> RecordingBatchResult:
     """Several whole recording files in one request (streamed to disk); an answer per file in manifest order."""
     body = BatchBody(request.stream())
-    try:
-        line = await body.line(MANIFEST_MAX_BYTES)
-    except ManifestTooLong:
-        raise DomainError(
-            f"the manifest line is longer than {MANIFEST_MAX_BYTES} bytes", field="recordings", status_code=413
-        ) from None
-    except BodyEnded:
-        raise DomainError("the body ended before the manifest's newline", field="recordings", status_code=422) from None
-    entries = parse_manifest(line)
-    declared_length = len(line) + 1 + sum(entry["size_bytes"] for entry in entries)
-    length = request.headers.get("content-length")
-    if length is not None and length != str(declared_length):
-        raise DomainError(
-            f"Content-Length is {length} but the manifest line and its files make {declared_length} bytes",
-            field="recordings",
-            status_code=422,
-        )
+    entries = await read_manifest(body, request.headers.get("content-length"))
     ctx, store = _context(device, settings), get_store(settings)
     planned = await run_in_threadpool(
         plan_batch, session, entries, ctx=ctx, store=store, max_bytes=settings.max_upload_bytes
     )
     with Staging(settings.recordings_dir / "staging").batch() as folder:
-        received: dict[int, tuple[Path, Written]] = {}
-        for item in planned:
-            if not item.wants_bytes:
-                await body.skip(item.size)
-                continue
-            path, start = folder / f"{item.index}.part", body.taken
-            with path.open("w+b") as handle:
-                written = await StagedFile(path, handle).write(0, body.take(item.size), item.size, whole=True)
-            received[item.index] = (path, written)
-            await body.skip(item.size - (body.taken - start))  # left unread by a failed write: the next file follows
-        if not await body.at_end():
-            raise DomainError("more bytes than the manifest declares", field="recordings", status_code=422)
+        received = await receive_files(body, planned, folder)
         results = await run_in_threadpool(finish_batch, session, planned, received, ctx=ctx, store=store)
     return RecordingBatchResult(results=results)
 
