@@ -325,8 +325,15 @@ class AlertStatus(StrEnum):
     acknowledged = "acknowledged"
 
 
+class AlertKind(StrEnum):
+    keyword = "keyword"  # a keyword rule matched an SMS body or a transcript
+    contact_deleted = "contact_deleted"  # a customer's entry was deleted from a company phone
+
+
 class CaptureAlert(SQLModel, table=True):
-    """A keyword found in an SMS body or a transcript; for the division's managers."""
+    """For the division's managers: a keyword found in an SMS body or a transcript, or a customer's
+    entry deleted from a company phone's phone book (``source_table`` is then ``captured_contact``
+    and ``keyword`` empty)."""
 
     __tablename__ = "capture_alert"
     __owner_column__ = "rep_user_id"
@@ -348,3 +355,7 @@ class CaptureAlert(SQLModel, table=True):
     acknowledged_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
     acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    @property
+    def kind(self) -> AlertKind:
+        return AlertKind.contact_deleted if self.source_table == CONTACT_TABLE else AlertKind.keyword

@@ -1,5 +1,6 @@
-"""Keyword alerts (managers): the matched word in its context, who and when, a link to the customer's
-timeline, acknowledging; the division's keyword list."""
+"""Alerts (managers): the matched word in its context, or the name of a customer's entry deleted from a
+company phone; who and when, a link to the customer's timeline, acknowledging; the division's keyword
+list."""
 
 from __future__ import annotations
 
@@ -11,7 +12,15 @@ from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session, select
 
 from crm.access import scope
-from crm.communications import RECORDING_TABLE, SMS_TABLE, AlertStatus, CaptureAlert, CapturedSms, Recording
+from crm.communications import (
+    CONTACT_TABLE,
+    RECORDING_TABLE,
+    SMS_TABLE,
+    AlertStatus,
+    CaptureAlert,
+    CapturedSms,
+    Recording,
+)
 from crm.org import User
 from dashboard.auth import page_roles
 from dashboard.i18n import Translator, request_locale
@@ -19,6 +28,7 @@ from dashboard.lookups import customer_names, user_names
 from dashboard.nav import MANAGERS
 from dashboard.web import render
 from server.deps import SessionDep
+from server.ingest.deleted_contacts import customers_of_deleted
 from server.ingest.rules import keywords_of
 
 router = APIRouter(include_in_schema=False)
@@ -52,8 +62,10 @@ def highlight(context: str, keyword: str) -> list[tuple[str, bool]]:
 
 
 def _customers_of(session: Session, actor: User, alerts: list[CaptureAlert]) -> dict[tuple[str, int], int]:
-    """(source table, source id) → the customer the captured SMS or recording is linked to."""
-    found: dict[tuple[str, int], int] = {}
+    """(source table, source id) → the customer the captured SMS or recording is linked to, or whose
+    number the deleted phone-book entry held."""
+    deleted = customers_of_deleted(session, [a.source_id for a in alerts if a.source_table == CONTACT_TABLE])
+    found = {(CONTACT_TABLE, entry_id): customer_id for entry_id, customer_id in deleted.items()}
     for table, model in SOURCES.items():
         ids = [a.source_id for a in alerts if a.source_table == table]
         if not ids:

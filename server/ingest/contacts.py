@@ -8,20 +8,31 @@ only counted on the entry; an entry whose every number is excluded is not stored
 (``excluded``; an earlier version of it is removed). A deletion (``deleted``) marks the stored
 entry ``deleted_at`` and keeps it, numbers included, out of the phone book (``accepted``;
 ``duplicate`` when nothing stored was left to delete); the contact sent again with content is
-back. One transaction per batch.
+back. A deletion of an entry that held a customer's number raises an alert for the managers
+(``server.ingest.deleted_contacts``). One transaction per batch.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlmodel import Session
 
 from capture.phone import NormalisedNumber
-from crm.communications import CapturedContact, CapturedContactNumber, CaptureSource, ExcludedCapture
+from crm.communications import (
+    CONTACT_TABLE,
+    CaptureAlert,
+    CapturedContact,
+    CapturedContactNumber,
+    CaptureSource,
+    ExcludedCapture,
+)
+from server.ingest.alerts import write_alerts
+from server.ingest.deleted_contacts import deletion_alert_rows
 from server.ingest.keys import source_key
 from server.ingest.numbers import excluded_numbers, normalised
 from server.ingest.persist import insert_columns, insert_rows, upsert_changed
@@ -164,16 +175,15 @@ def _number_rows(entries: list[Entry], ids: dict[int, int], ctx: IngestContext) 
 
 
 def _remove_stored(session: Session, ctx: IngestContext, source_ids: list[int]) -> None:
-    """Drop stored entries (with their numbers) that are now wholly excluded."""
+    """Drop stored entries (with their numbers and alerts) that are now wholly excluded."""
     contact, numbers = CapturedContact.__table__, CapturedContactNumber.__table__
     for start in range(0, len(source_ids), _CHUNK):
         chunk = source_ids[start : start + _CHUNK]
-        ids = (
-            contact.select()
-            .with_only_columns(contact.c.id)
-            .where(contact.c.device_id == ctx.device_id, contact.c.source_id.in_(chunk))
-        )
+        ids = select(contact.c.id).where(contact.c.device_id == ctx.device_id, contact.c.source_id.in_(chunk))
         session.execute(delete(numbers).where(numbers.c.contact_id.in_(ids)))
+        session.execute(
+            delete(CaptureAlert).where(CaptureAlert.source_table == CONTACT_TABLE, CaptureAlert.source_id.in_(ids))
+        )
         session.execute(
             delete(contact).where(contact.c.device_id == ctx.device_id, contact.c.source_id.in_(chunk))
         )
@@ -204,6 +214,19 @@ def _mark_deleted(session: Session, ctx: IngestContext, deletions: list[Entry]) 
         if row_id is not None:
             marked[entry.record.source_id] = row_id
     return marked
+
+
+def _deletion_alerts(session: Session, ctx: IngestContext, contact_ids: list[int]) -> list[dict[str, Any]]:
+    """Alerts for the entries just deleted that held a customer's number; a failure here is logged
+    and never loses the batch (the reads run in a savepoint, so the transaction stays usable)."""
+    if not contact_ids:
+        return []
+    try:
+        with session.begin_nested():
+            return deletion_alert_rows(session, contact_ids, ctx.now)
+    except Exception as error:  # enrichment must not drop records
+        log_event(logger, "ingest.contact.alerts_failed", logging.ERROR, error=repr(error))
+        return []
 
 
 def _replace_numbers(session: Session, rows: list[dict[str, Any]], contact_ids: list[int]) -> None:
@@ -247,7 +270,9 @@ def ingest_contacts(session: Session, body: bytes, ctx: IngestContext, max_batch
     )
     _replace_numbers(session, _number_rows(kept, changed, ctx), list(changed.values()))
     _remove_stored(session, ctx, [e.record.source_id for e in wholly_excluded])
-    changed |= _mark_deleted(session, ctx, deletions)
+    marked = _mark_deleted(session, ctx, deletions)
+    changed |= marked
+    write_alerts(session, _deletion_alerts(session, ctx, list(marked.values())))
     insert_columns(
         session,
         ExcludedCapture.__table__,

@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from crm.communications import (
     CALL_TABLE,
+    CONTACT_TABLE,
     RECORDING_TABLE,
     SMS_TABLE,
     CaptureAlert,
@@ -143,7 +144,8 @@ def _remove(
 
 
 def _purge_phone_books(session: Session, e164: str, division_id: int | None, purged: Purged) -> None:
-    """The number leaves every phone-book entry (counted there); an entry left with no number is removed."""
+    """The number leaves every phone-book entry (counted there); an entry left with no number is removed,
+    with its deletion alert."""
     number = CapturedContactNumber
     found = session.execute(
         select(number.contact_id, func.count())
@@ -163,11 +165,16 @@ def _purge_phone_books(session: Session, e164: str, division_id: int | None, pur
         purged.counts["contact_numbers"] += session.execute(
             delete(number).where(number.number_e164 == e164, number.contact_id.in_(chunk))
         ).rowcount
-        emptied = delete(CapturedContact).where(
+        emptied = select(CapturedContact.id).where(
             CapturedContact.id.in_(chunk),
             ~select(number.id).where(number.contact_id == CapturedContact.id).exists(),
         )
-        purged.counts["contacts"] += session.execute(emptied).rowcount
+        purged.counts["alerts"] += session.execute(
+            delete(CaptureAlert).where(CaptureAlert.source_table == CONTACT_TABLE, CaptureAlert.source_id.in_(emptied))
+        ).rowcount
+        purged.counts["contacts"] += session.execute(
+            delete(CapturedContact).where(CapturedContact.id.in_(emptied))
+        ).rowcount
 
 
 def _purge_quarantine(

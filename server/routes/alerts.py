@@ -1,4 +1,5 @@
-"""Keyword alerts on captured SMS and transcripts, and the keyword rules, for division managers."""
+"""Alerts for division managers (keywords in captured SMS and transcripts, customers' entries deleted
+from company phones) and the keyword rules."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pydantic import Field
 from sqlmodel import select
 
 from crm.access import scope
-from crm.communications import AlertStatus, CaptureAlert
+from crm.communications import AlertKind, AlertStatus, CaptureAlert
 from crm.org import Role, User
 from crm.types import utcnow
 from server.deps import SessionDep, client_ip, require_roles
@@ -23,6 +24,7 @@ managers = require_roles(Role.executive, Role.division_head, Role.division_admin
 
 class AlertRead(Read):
     id: int
+    kind: AlertKind
     division_id: int
     rep_user_id: int | None
     device_id: int

@@ -1,4 +1,5 @@
-"""Keyword alerts: a captured SMS with a keyword shows with its context and leads to the customer's timeline."""
+"""Alerts: a captured SMS with a keyword shows with its context, a customer's entry deleted from a phone
+with its name; both lead to the customer's timeline."""
 
 from __future__ import annotations
 
@@ -6,23 +7,31 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 
-from crm.org import Role
+from crm.org import Division, Role, User
 from tests.dashboard.conftest import wait_until
 from tests.factories import Factory
 
 NUMBER = "13712345678"
 
 
-def test_alert_links_to_the_customer_timeline(  # type: ignore[no-untyped-def]
-    browse, client: TestClient, factory: Factory, phones, shot
-) -> None:
+def _customer_of_a_rep(
+    client: TestClient, factory: Factory, name: str, contact: str
+) -> tuple[Division, User, User, dict]:
+    """A division with a rep and its head, and a customer of the rep whose contact has ``NUMBER``."""
     division = factory.division()
     rep, head = factory.user(Role.rep, division), factory.user(Role.division_head, division)
     customer = client.post(
         "/api/v1/customers",
-        json={"name": "无锡纺织集团", "contacts": [{"name": "赵总", "phones": [{"number": NUMBER}]}]},
+        json={"name": name, "contacts": [{"name": contact, "phones": [{"number": NUMBER}]}]},
         headers=factory.headers(rep),
     ).json()
+    return division, rep, head, customer
+
+
+def test_alert_links_to_the_customer_timeline(  # type: ignore[no-untyped-def]
+    browse, client: TestClient, factory: Factory, phones, shot
+) -> None:
+    division, rep, head, customer = _customer_of_a_rep(client, factory, "无锡纺织集团", "赵总")
     token = phones.phone(rep)
     sent = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
     texts = [
@@ -70,3 +79,23 @@ def test_alert_links_to_the_customer_timeline(  # type: ignore[no-untyped-def]
     page.wait_for_selector(".toast.ok")
     keywords = client.get(f"/api/v1/alerts/keywords/{division.id}", headers=factory.headers(head)).json()
     assert keywords["keywords"] == ["回扣", "私单"]
+
+
+def test_a_customers_entry_deleted_from_a_phone_shows_as_an_alert(  # type: ignore[no-untyped-def]
+    browse, client: TestClient, factory: Factory, phones
+) -> None:
+    _, rep, head, customer = _customer_of_a_rep(client, factory, "常州机电", "钱总")
+    token = phones.phone(rep)
+    entry = {"source_id": 7, "name": "钱总", "company": "常州机电", "numbers": [{"number": NUMBER}]}
+    phones.post(token, "/api/v1/ingest/contacts", {"records": [entry]})
+    phones.post(token, "/api/v1/ingest/contacts", {"records": [{"source_id": 7, "deleted": True}]})
+
+    page = browse.login(head)
+    page.goto("/alerts")
+    row = page.locator("#alert-table tbody tr")
+    assert row.count() == 1
+    cells = row.locator("td").all_inner_texts()
+    assert cells[:4] == ["删除客户联系人", "钱总 · 常州机电", "手机通讯录", "常州机电"]
+    assert row.locator("mark").count() == 0
+    row.locator("a.customer-link").click()
+    page.wait_for_url(f"**/customers/{customer['id']}#timeline")
