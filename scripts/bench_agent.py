@@ -387,9 +387,12 @@ def main() -> None:
             ("  capture done after", f"{captured:.1f} s", f"{captured / baseline:.2f}× baseline", "", ""),
             ("capture alone (server unreachable)", f"{capture_only:.1f} s", f"{capture_only / baseline:.2f}× baseline",
              "", capture_cpu),
-            (f"  {args.rounds} more, each next to its own baseline", "",
-             f"{pairs[len(pairs) // 2][0]:.2f}× median ({pairs[0][0]:.2f}–{pairs[-1][0]:.2f}×)", "",
-             pairs[len(pairs) // 2][1]),
+            *(
+                [(f"  {args.rounds} more, each next to its own baseline", "",
+                  f"{pairs[len(pairs) // 2][0]:.2f}× median ({pairs[0][0]:.2f}–{pairs[-1][0]:.2f}×)", "",
+                  pairs[len(pairs) // 2][1])]
+                if pairs else []
+            ),
             ("upload alone (outbox → server)", f"{records_only + files_only:.1f} s", "", "", ""),
             ("  records (contacts, SMS, calls, location)", f"{records_only:.1f} s",
              f"{sum(report.uploaded.get(k, 0) for k in RECORD_KINDS) / records_only:,.0f} records/s", "", records_cpu),
