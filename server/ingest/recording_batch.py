@@ -173,6 +173,7 @@ def finish_batch(
 ) -> list[BatchItemResult]:
     """Verify each received file and move it into the store; then register them all, in one commit."""
     whole: list[Planned] = []
+    verified: list[tuple[Path, str]] = []
     for item in planned:
         if item.result is not None or item.meta is None:
             continue
@@ -192,8 +193,9 @@ def finish_batch(
                     reason="the file's bytes do not have the declared SHA-256",
                 )
                 continue
-            store.put(path, item.meta.sha256)
+            verified.append((path, item.meta.sha256))
         whole.append(item)
+    store.put_many(verified)
     if whole:
         metas = [item.meta for item in whole if item.meta is not None]
         for item, recording_id in zip(whole, register_recordings(session, metas=metas, ctx=ctx, store=store), strict=True):

@@ -224,7 +224,7 @@ def record_chunk(
             field="sha256",
             status_code=422,
         )
-    store.put(staged.path, upload.sha256)
+    store.put_many([(staged.path, upload.sha256)])
     recording_id = register_recording(
         session, meta=RecordingIn.model_validate(upload.meta), ctx=ctx, store=store
     )

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
 from server.recordings.store import CHUNK_BYTES
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+#: Syncs in flight at once: a batch's files (32 at most, by default) in a few rounds.
+SYNC_THREADS = 8
 
 
 class LocalStore:
@@ -25,17 +28,25 @@ class LocalStore:
     def has(self, sha256: str) -> bool:
         return self.path(sha256).is_file()
 
-    def put(self, staged: Path, sha256: str) -> None:
-        """Durable when it returns: the file's bytes and its name are synced to disk first, since
-        the upload is answered ``complete`` next and the agent deletes its copy."""
-        target = self.path(sha256)
-        if target.is_file():
-            staged.unlink(missing_ok=True)
-            return
-        _sync(staged, os.O_RDONLY)
-        _make_dirs(target.parent)
-        os.replace(staged, target)  # atomic: readers never see a partial file
-        _sync(target.parent, os.O_DIRECTORY)
+    def put_many(self, files: Sequence[tuple[Path, str]]) -> None:
+        """Durable when it returns: the files' bytes and names are synced to disk first, since the
+        uploads are answered ``complete`` next and the agent deletes its copies. The files are synced
+        together (the disk takes the requests at once instead of one wait per file; a batch of 32
+        recordings waited for 32 syncs in a row), then each target folder once."""
+        moving: dict[str, Path] = {}
+        for staged, sha256 in files:
+            if sha256 in moving or self.path(sha256).is_file():
+                staged.unlink(missing_ok=True)
+            else:
+                moving[sha256] = staged
+        _sync_all([(staged, os.O_RDONLY) for staged in moving.values()])
+        folders: set[Path] = set()
+        for sha256, staged in moving.items():
+            target = self.path(sha256)
+            _make_dirs(target.parent)
+            os.replace(staged, target)  # atomic: readers never see a partial file
+            folders.add(target.parent)
+        _sync_all([(folder, os.O_DIRECTORY) for folder in sorted(folders)])
 
     def size(self, sha256: str) -> int:
         return self.path(sha256).stat().st_size
@@ -65,6 +76,17 @@ def _sync(path: Path, flags: int) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _sync_all(paths: list[tuple[Path, int]]) -> None:
+    """:func:`_sync` of each (path, open flags), several at a time (``fsync`` releases the GIL)."""
+    if len(paths) <= 1:
+        for path, flags in paths:
+            _sync(path, flags)
+        return
+    with ThreadPoolExecutor(max_workers=min(SYNC_THREADS, len(paths))) as pool:
+        for _ in pool.map(lambda item: _sync(*item), paths):
+            pass
 
 
 def _make_dirs(folder: Path) -> None:

@@ -6,7 +6,7 @@ A store only holds verified content; uploads accumulate in the staging area firs
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
@@ -19,9 +19,9 @@ CHUNK_BYTES = 64 * 1024
 class RecordingStore(Protocol):
     def has(self, sha256: str) -> bool: ...
 
-    def put(self, staged: Path, sha256: str) -> None:
-        """Take a verified staged file (moved, not copied), durable when this returns; a no-op apart
-        from removing it when the content is present."""
+    def put_many(self, files: Sequence[tuple[Path, str]]) -> None:
+        """Take verified staged files ``(path, sha256)`` (moved, not copied), all durable when this
+        returns; a file whose content is present already (or earlier in ``files``) is only removed."""
         ...
 
     def size(self, sha256: str) -> int: ...
