@@ -9,18 +9,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from crm.access import scope
-from crm.communications import (
-    CONTACT_TABLE,
-    RECORDING_TABLE,
-    SMS_TABLE,
-    AlertStatus,
-    CaptureAlert,
-    CapturedSms,
-    Recording,
-)
+from crm.communications import AlertStatus, CaptureAlert
 from crm.org import User
 from dashboard.auth import page_roles
 from dashboard.i18n import Translator, request_locale
@@ -28,15 +20,13 @@ from dashboard.lookups import customer_names, user_names
 from dashboard.nav import MANAGERS
 from dashboard.web import render
 from server.deps import SessionDep
-from server.ingest.deleted_contacts import customers_of_deleted
+from server.ingest.alert_customers import alert_customers
 from server.ingest.rules import keywords_of
 
 router = APIRouter(include_in_schema=False)
 ManagerUser = Annotated[User, Depends(page_roles(*MANAGERS))]
 
 PAGE_SIZE = 50
-# Where an alert's text came from: the captured row's table → its model (which names the customer).
-SOURCES = {SMS_TABLE: CapturedSms, RECORDING_TABLE: Recording}
 
 
 @dataclass(frozen=True)
@@ -61,22 +51,6 @@ def highlight(context: str, keyword: str) -> list[tuple[str, bool]]:
     return parts
 
 
-def _customers_of(session: Session, actor: User, alerts: list[CaptureAlert]) -> dict[tuple[str, int], int]:
-    """(source table, source id) → the customer the captured SMS or recording is linked to, or whose
-    number the deleted phone-book entry held."""
-    deleted = customers_of_deleted(session, [a.source_id for a in alerts if a.source_table == CONTACT_TABLE])
-    found = {(CONTACT_TABLE, entry_id): customer_id for entry_id, customer_id in deleted.items()}
-    for table, model in SOURCES.items():
-        ids = [a.source_id for a in alerts if a.source_table == table]
-        if not ids:
-            continue
-        rows = session.exec(
-            scope(select(model.id, model.customer_id), actor, model).where(model.id.in_(ids))  # type: ignore[attr-defined]
-        )
-        found |= {(table, sid): cid for sid, cid in rows if cid is not None}
-    return found
-
-
 @router.get("/alerts", response_class=HTMLResponse)
 def alerts_page(
     request: Request,
@@ -95,12 +69,12 @@ def alerts_page(
     alerts = list(session.exec(stmt))
     more = len(alerts) > PAGE_SIZE
     alerts = alerts[:PAGE_SIZE]
-    links = _customers_of(session, user, alerts)
+    links = alert_customers(session, user, alerts)
     names = customer_names(session, user, links.values())
     reps = user_names(session, user, (a.rep_user_id for a in alerts))
     rows = []
     for alert in alerts:
-        customer_id = links.get((alert.source_table, alert.source_id))
+        customer_id = links.get(alert.id or 0)
         rows.append(
             AlertRow(
                 alert=alert,

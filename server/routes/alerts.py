@@ -7,13 +7,14 @@ from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import Field
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from crm.access import scope
 from crm.communications import AlertKind, AlertStatus, CaptureAlert
 from crm.org import Role, User
 from crm.types import utcnow
 from server.deps import SessionDep, client_ip, require_roles
+from server.ingest.alert_customers import alert_customers
 from server.ingest.rules import acknowledge_alert, keywords_of, set_keywords
 from server.routes.schemas import Read, Strict
 
@@ -30,6 +31,7 @@ class AlertRead(Read):
     device_id: int
     source_table: str
     source_id: int
+    customer_id: int | None = None  # worked out when read (server.ingest.alert_customers)
     keyword: str
     context: str
     occurred_at: datetime
@@ -55,7 +57,7 @@ def list_alerts(
     division_id: int | None = None,
     before_id: int | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
-) -> list[CaptureAlert]:
+) -> list[AlertRead]:
     stmt = select(CaptureAlert).order_by(CaptureAlert.id.desc()).limit(limit)
     if status is not None:
         stmt = stmt.where(CaptureAlert.status == status)
@@ -63,12 +65,21 @@ def list_alerts(
         stmt = stmt.where(CaptureAlert.division_id == division_id)
     if before_id is not None:
         stmt = stmt.where(CaptureAlert.id < before_id)
-    return list(session.exec(scope(stmt, user, CaptureAlert)))
+    return _read(session, user, list(session.exec(scope(stmt, user, CaptureAlert))))
 
 
 @router.post("/{alert_id}/acknowledge", response_model=AlertRead)
-def post_acknowledge(alert_id: int, session: SessionDep, user: User = Depends(managers)) -> CaptureAlert:
-    return acknowledge_alert(session, actor=user, alert_id=alert_id, now=utcnow())
+def post_acknowledge(alert_id: int, session: SessionDep, user: User = Depends(managers)) -> AlertRead:
+    [alert] = _read(session, user, [acknowledge_alert(session, actor=user, alert_id=alert_id, now=utcnow())])
+    return alert
+
+
+def _read(session: Session, user: User, alerts: list[CaptureAlert]) -> list[AlertRead]:
+    customers = alert_customers(session, user, alerts)
+    return [
+        AlertRead.model_validate(alert).model_copy(update={"customer_id": customers.get(alert.id or 0)})
+        for alert in alerts
+    ]
 
 
 @router.get("/keywords/{division_id}", response_model=KeywordsRead)

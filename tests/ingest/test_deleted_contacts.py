@@ -50,12 +50,14 @@ def test_deleting_a_customers_entry_raises_one_alert(
         ("contact_deleted", "", "张总 · 华星科技", "captured_contact"),
         ("contact_deleted", "", "王工", "captured_contact"),
     ]
-    assert {(a["rep_user_id"], a["device_id"], a["occurred_at"]) for a in alerts} == {
-        (world.rep.id, world.device.id, iso(deleted_at))
+    assert {(a["rep_user_id"], a["device_id"], a["occurred_at"], a["customer_id"]) for a in alerts} == {
+        (world.rep.id, world.device.id, iso(deleted_at), customer.id)
     }
+    acknowledged = client.post(f"/api/v1/alerts/{alerts[0]['id']}/acknowledge", headers=factory.headers(world.head))
+    assert (acknowledged.json()["status"], acknowledged.json()["customer_id"]) == ("acknowledged", customer.id)
     # the same deletion again: no second alert
     assert _delete(client, world, 1)["results"][0]["status"] == "duplicate"
-    assert len(_alerts(client, factory, world)) == 2
+    assert len(_alerts(client, factory, world)) == 1  # the other one is acknowledged
     # managers of another division do not see it, reps have no alerts
     elsewhere = factory.user(Role.division_head, factory.division())
     assert client.get("/api/v1/alerts", headers=factory.headers(elsewhere)).json() == []

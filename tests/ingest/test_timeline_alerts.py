@@ -91,8 +91,10 @@ def test_timeline_scope_and_masking_per_role(
 
 
 def test_keyword_alerts_for_managers_of_the_division(
-    client: TestClient, world: World, factory: Factory
+    client: TestClient, world: World, factory: Factory, session: Session
 ) -> None:
+    customer = factory.customer(world.division, world.rep)
+    add_phone(session, customer, "+8613812345678", valid_from=ago(days=30))
     client.post(
         "/api/v1/ingest/sms",
         headers=world.device_headers,
@@ -107,6 +109,9 @@ def test_keyword_alerts_for_managers_of_the_division(
     alerts = client.get("/api/v1/alerts", headers=head).json()
     assert sorted(a["keyword"] for a in alerts) == ["回扣", "私单"]
     assert all("私单" in a["context"] or "回扣" in a["context"] for a in alerts)
+    assert {(a["kind"], a["source_table"], a["customer_id"]) for a in alerts} == {
+        ("keyword", "captured_sms", customer.id)
+    }
     assert client.get("/api/v1/alerts", headers=factory.headers(world.rep)).status_code == 403
     outsider = factory.user(Role.division_head, factory.division())
     assert client.get("/api/v1/alerts", headers=factory.headers(outsider)).json() == []
