@@ -7,7 +7,9 @@ the agent imported into it, and the server ingesting what arrives. During the wo
 phones start ten minutes in the past (their earlier hours are history already on the phone);
 outside it they replay the day from 09:00. Either way their clocks run at ``speed``× wall time
 until they reach the present (a fix from the future would be refused), then keep to it; the demo's reps work every day of the week,
-so they drive, visit customers, call and text whatever day the demo runs.
+so they drive, visit customers, call and text whatever day the demo runs. After the first sync,
+one rep deletes a customer's entry from the company phone, as a rep about to leave might: the next
+sync raises the alert managers get for it.
 """
 
 from __future__ import annotations
@@ -58,6 +60,8 @@ USERS = [
 ]
 # One simulated phone per rep, of several brands.
 PHONE_REPS = ["east.rep1", "east.rep2", "east.rep3", "south.rep1"]
+#: The rep who deletes a customer from the company phone once it has been synced (an alert for east.head).
+LEAVING_REP = "east.rep3"
 PHONE_BRANDS = ["xiaomi", "samsung", "huawei", "oppo"]
 EVERY_DAY = (0, 1, 2, 3, 4, 5, 6)
 OWNTRACKS = "org.owntracks.android"
@@ -205,6 +209,15 @@ def every(seconds: float, work: Callable[[], object], stop: threading.Event, nam
     thread = threading.Thread(target=loop, name=name, daemon=True)
     thread.start()
     return thread
+
+
+def delete_a_customer(phone: Any) -> str | None:
+    """Delete the first business contact (one the demo made a customer of) on a simulated phone; its name."""
+    for contact in phone.state.contacts:
+        if contact.get("lat") is not None and contact.get("company"):
+            phone.core.delete_contact(int(contact["_id"]))
+            return str(contact["display_name"])
+    return None
 
 
 def seed_all_customers(engine: Engine, phones: list[Any], region: str) -> int:

@@ -18,10 +18,12 @@ from server.config import Settings
 from server.demo import (
     DEMO_PASSWORD,
     EVERY_DAY,
+    LEAVING_REP,
     OWNTRACKS,
     PHONE_BRANDS,
     PHONE_REPS,
     admin_token,
+    delete_a_customer,
     demo_morning,
     enrolment_codes,
     every,
@@ -131,7 +133,20 @@ class FieldDay:
         for report in reports:
             problems = {s.step: s.detail for s in report.steps if not s.status.ok}
             log_event(logger, "demo.provisioned", phone=report.adb_serial, ok=report.ok, problems=problems)
-        every(20, lambda: sync_many(agent, ready_serials(agent)), self.stop_event, "demo.sync")
+        synced_once = threading.Event()
+
+        def sync_round() -> None:
+            sync_many(agent, ready_serials(agent))
+            if not synced_once.is_set():
+                synced_once.set()
+                self._rep_deletes_a_customer()
+
+        every(20, sync_round, self.stop_event, "demo.sync")
+
+    def _rep_deletes_a_customer(self) -> None:
+        if LEAVING_REP in PHONE_REPS[: len(self.fleet.phones)]:
+            phone = self.fleet.phones[PHONE_REPS.index(LEAVING_REP)]
+            log_event(logger, "demo.contact_deleted", rep=LEAVING_REP, contact=delete_a_customer(phone))
 
     def stop(self) -> None:
         self.stop_event.set()

@@ -1,7 +1,8 @@
 """The README's first command, `fieldcrm demo`, as a newcomer runs it: a real process on the
 embedded database, simulated phones behind the real adb server, the agent provisioning and
 syncing them, their trackers posting fixes. Within a bounded wait the live map shows reps whose
-positions update, and customer timelines hold calls with playable recordings."""
+positions update, customer timelines hold calls with playable recordings, and a customer deleted
+from a phone raises an alert."""
 
 from __future__ import annotations
 
@@ -121,3 +122,16 @@ def test_timelines_hold_calls_with_playable_recordings(demo):
 def test_demo_replay_start(local: str, expected: str):
     start = demo_morning(datetime.fromisoformat(local).astimezone(UTC), "Asia/Shanghai")
     assert start == datetime.fromisoformat(expected)
+
+
+def test_a_customer_deleted_from_a_phone_raises_an_alert(demo):
+    client, _ = demo
+
+    def deletion_alert() -> dict | None:
+        alerts = client.get("/api/v1/alerts").json()
+        return next((a for a in alerts if a["kind"] == "contact_deleted"), None)
+
+    alert = _poll(deletion_alert, timeout=300, what="an alert for a customer deleted from a phone")
+    assert alert["customer_id"] and alert["context"]
+    customer = client.get(f"/api/v1/customers/{alert['customer_id']}")
+    assert customer.status_code == 200, customer.text
