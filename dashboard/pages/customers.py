@@ -44,6 +44,7 @@ TIMELINE_KINDS = (
     "ticket",
     "payment",
     "ownership",
+    "contact_deleted",
 )
 
 

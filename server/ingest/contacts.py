@@ -31,8 +31,10 @@ from crm.communications import (
     CaptureSource,
     ExcludedCapture,
 )
+from crm.linking import write_timeline
+from crm.timeline import TimelineEvent
 from server.ingest.alerts import write_alerts
-from server.ingest.deleted_contacts import deletion_alert_rows
+from server.ingest.deleted_contacts import DeletedCustomerEntry, deleted_customer_entries, derived_rows
 from server.ingest.keys import source_key
 from server.ingest.numbers import excluded_numbers, normalised
 from server.ingest.persist import insert_columns, insert_rows, upsert_changed
@@ -175,15 +177,14 @@ def _number_rows(entries: list[Entry], ids: dict[int, int], ctx: IngestContext) 
 
 
 def _remove_stored(session: Session, ctx: IngestContext, source_ids: list[int]) -> None:
-    """Drop stored entries (with their numbers and alerts) that are now wholly excluded."""
+    """Drop stored entries (with their numbers, alerts and timeline events) that are now wholly excluded."""
     contact, numbers = CapturedContact.__table__, CapturedContactNumber.__table__
     for start in range(0, len(source_ids), _CHUNK):
         chunk = source_ids[start : start + _CHUNK]
         ids = select(contact.c.id).where(contact.c.device_id == ctx.device_id, contact.c.source_id.in_(chunk))
         session.execute(delete(numbers).where(numbers.c.contact_id.in_(ids)))
-        session.execute(
-            delete(CaptureAlert).where(CaptureAlert.source_table == CONTACT_TABLE, CaptureAlert.source_id.in_(ids))
-        )
+        for derived in (CaptureAlert, TimelineEvent):
+            session.execute(delete(derived).where(derived.source_table == CONTACT_TABLE, derived.source_id.in_(ids)))
         session.execute(
             delete(contact).where(contact.c.device_id == ctx.device_id, contact.c.source_id.in_(chunk))
         )
@@ -216,14 +217,14 @@ def _mark_deleted(session: Session, ctx: IngestContext, deletions: list[Entry]) 
     return marked
 
 
-def _deletion_alerts(session: Session, ctx: IngestContext, contact_ids: list[int]) -> list[dict[str, Any]]:
-    """Alerts for the entries just deleted that held a customer's number; a failure here is logged
-    and never loses the batch (the reads run in a savepoint, so the transaction stays usable)."""
+def _deleted_customers(session: Session, ctx: IngestContext, contact_ids: list[int]) -> list[DeletedCustomerEntry]:
+    """The entries just deleted that held a customer's number (for alerts and timeline events); a failure
+    here is logged and never loses the batch (the reads run in a savepoint, so the transaction stays usable)."""
     if not contact_ids:
         return []
     try:
         with session.begin_nested():
-            return deletion_alert_rows(session, contact_ids, ctx.now)
+            return deleted_customer_entries(session, contact_ids, ctx.now)
     except Exception as error:  # enrichment must not drop records
         log_event(logger, "ingest.contact.alerts_failed", logging.ERROR, error=repr(error))
         return []
@@ -272,7 +273,9 @@ def ingest_contacts(session: Session, body: bytes, ctx: IngestContext, max_batch
     _remove_stored(session, ctx, [e.record.source_id for e in wholly_excluded])
     marked = _mark_deleted(session, ctx, deletions)
     changed |= marked
-    write_alerts(session, _deletion_alerts(session, ctx, list(marked.values())))
+    derived = [derived_rows(entry, ctx.now) for entry in _deleted_customers(session, ctx, list(marked.values()))]
+    write_alerts(session, [alert for alert, _ in derived])
+    write_timeline(session, [event for _, event in derived])
     insert_columns(
         session,
         ExcludedCapture.__table__,

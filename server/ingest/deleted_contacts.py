@@ -4,14 +4,16 @@ A rep who deletes a customer's entry from the company phone (before leaving, or 
 customer private) is one of the sensitive operations managers want to hear about at once. When a
 phone-book deletion arrives, each entry newly marked deleted whose numbers belonged to a customer
 of the division at the moment of deletion (the phone book of ``crm.linking``, the rep's own
-customers preferred) raises one alert. The alert names the entry (its name and company), not its
-numbers; the customer it belonged to is worked out again when the alert is shown, by the same
-function, so a customer merged or a number reassigned since is reflected.
+customers preferred) raises one alert and puts an event on the customer's timeline. Both name the
+entry (its name and company), not its numbers; the customer an alert is about is worked out again
+when it is shown, by the same function, so a customer merged or a number reassigned since is
+reflected there.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +26,8 @@ from crm.types import utcnow
 
 #: What a deletion alert holds in ``keyword``: there is no keyword (see ``CaptureAlert.kind``).
 NO_KEYWORD = ""
+#: The kind of the customer's timeline event.
+TIMELINE_KIND = "contact_deleted"
 
 
 def customers_of_deleted(session: Session, contact_ids: Collection[int]) -> dict[int, int]:
@@ -54,12 +58,27 @@ def customers_of_deleted(session: Session, contact_ids: Collection[int]) -> dict
     return found
 
 
-def deletion_alert_rows(session: Session, contact_ids: Collection[int], now: datetime) -> list[dict[str, Any]]:
-    """The alerts of entries just marked deleted that held a customer's number."""
+@dataclass(frozen=True)
+class DeletedCustomerEntry:
+    """A phone-book entry just deleted that held a customer's number."""
+
+    id: int
+    customer_id: int
+    division_id: int
+    rep_user_id: int | None
+    device_id: int
+    label: str  # its name and company, never its numbers
+    deleted_at: datetime
+
+
+def deleted_customer_entries(
+    session: Session, contact_ids: Collection[int], now: datetime
+) -> list[DeletedCustomerEntry]:
+    """Which of the entries just marked deleted held a customer's number (and whose)."""
     customers = customers_of_deleted(session, contact_ids)
     if not customers:
         return []
-    entries = session.execute(
+    rows = session.execute(
         select(
             CapturedContact.id,
             CapturedContact.division_id,
@@ -71,17 +90,41 @@ def deletion_alert_rows(session: Session, contact_ids: Collection[int], now: dat
         ).where(CapturedContact.id.in_(sorted(customers)))
     ).all()
     return [
-        {
-            "division_id": entry.division_id,
-            "rep_user_id": entry.rep_user_id,
-            "device_id": entry.device_id,
-            "source_table": CONTACT_TABLE,
-            "source_id": entry.id,
-            "keyword": NO_KEYWORD,
-            "context": " · ".join(part for part in (entry.name, entry.company) if part)[:500],
-            "occurred_at": entry.deleted_at or now,
-            "status": AlertStatus.open.value,
-            "created_at": now,
-        }
-        for entry in entries
+        DeletedCustomerEntry(
+            id=row.id,
+            customer_id=customers[row.id],
+            division_id=row.division_id,
+            rep_user_id=row.rep_user_id,
+            device_id=row.device_id,
+            label=" · ".join(part for part in (row.name, row.company) if part)[:500],
+            deleted_at=row.deleted_at or now,
+        )
+        for row in rows
     ]
+
+
+def derived_rows(entry: DeletedCustomerEntry, now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The managers' alert (``capture_alert``) and the customer's timeline event (``timeline_event``)
+    of a deleted customer entry: who deleted which entry, when."""
+    shared = {
+        "division_id": entry.division_id,
+        "source_table": CONTACT_TABLE,
+        "source_id": entry.id,
+        "occurred_at": entry.deleted_at,
+        "created_at": now,
+    }
+    alert = shared | {
+        "rep_user_id": entry.rep_user_id,
+        "device_id": entry.device_id,
+        "keyword": NO_KEYWORD,
+        "context": entry.label,
+        "status": AlertStatus.open.value,
+    }
+    event = shared | {
+        "customer_id": entry.customer_id,
+        "kind": TIMELINE_KIND,
+        "actor_user_id": entry.rep_user_id,
+        "summary": entry.label,
+        "data": {},
+    }
+    return alert, event

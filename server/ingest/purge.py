@@ -145,7 +145,7 @@ def _remove(
 
 def _purge_phone_books(session: Session, e164: str, division_id: int | None, purged: Purged) -> None:
     """The number leaves every phone-book entry (counted there); an entry left with no number is removed,
-    with its deletion alert."""
+    with its deletion alert and timeline event."""
     number = CapturedContactNumber
     found = session.execute(
         select(number.contact_id, func.count())
@@ -171,6 +171,11 @@ def _purge_phone_books(session: Session, e164: str, division_id: int | None, pur
         )
         purged.counts["alerts"] += session.execute(
             delete(CaptureAlert).where(CaptureAlert.source_table == CONTACT_TABLE, CaptureAlert.source_id.in_(emptied))
+        ).rowcount
+        purged.counts["timeline_events"] += session.execute(
+            delete(TimelineEvent).where(
+                TimelineEvent.source_table == CONTACT_TABLE, TimelineEvent.source_id.in_(emptied)
+            )
         ).rowcount
         purged.counts["contacts"] += session.execute(
             delete(CapturedContact).where(CapturedContact.id.in_(emptied))

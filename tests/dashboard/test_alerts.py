@@ -99,3 +99,5 @@ def test_a_customers_entry_deleted_from_a_phone_shows_as_an_alert(  # type: igno
     assert row.locator("mark").count() == 0
     row.locator("a.customer-link").click()
     page.wait_for_url(f"**/customers/{customer['id']}#timeline")
+    wait_until(page, "document.querySelectorAll('#timeline > li[data-kind=contact_deleted]').length === 1")
+    assert "从手机删除" in page.inner_text("#timeline li[data-kind=contact_deleted]")

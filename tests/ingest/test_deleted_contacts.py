@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 import server.ingest.contacts
 from crm.communications import CaptureAlert, CapturedContact
 from crm.org import Role
+from crm.timeline import TimelineEvent
 from tests.factories import Factory
 from tests.ingest.conftest import World, add_phone, ago, iso
 from tests.ingest.test_contacts import URL, contact
@@ -55,6 +56,15 @@ def test_deleting_a_customers_entry_raises_one_alert(
     }
     acknowledged = client.post(f"/api/v1/alerts/{alerts[0]['id']}/acknowledge", headers=factory.headers(world.head))
     assert (acknowledged.json()["status"], acknowledged.json()["customer_id"]) == ("acknowledged", customer.id)
+    timeline = client.get(
+        f"/api/v1/customers/{customer.id}/timeline",
+        params={"types": "contact_deleted"},
+        headers=factory.headers(world.rep),
+    ).json()
+    assert sorted((e["summary"], e["actor_user_id"], e["occurred_at"]) for e in timeline["events"]) == [
+        ("张总 · 华星科技", world.rep.id, iso(deleted_at)),
+        ("王工", world.rep.id, iso(deleted_at)),
+    ]
     # the same deletion again: no second alert
     assert _delete(client, world, 1)["results"][0]["status"] == "duplicate"
     assert len(_alerts(client, factory, world)) == 1  # the other one is acknowledged
@@ -92,6 +102,7 @@ def test_excluding_the_number_removes_the_entry_and_its_alert(
     session.expire_all()
     assert session.execute(select(func.count()).select_from(CapturedContact)).scalar_one() == 0
     assert session.execute(select(func.count()).select_from(CaptureAlert)).scalar_one() == 0
+    assert session.execute(select(func.count()).select_from(TimelineEvent)).scalar_one() == 0
 
 
 def test_a_failing_alert_step_loses_no_deletion(
@@ -104,8 +115,9 @@ def test_a_failing_alert_step_loses_no_deletion(
     def broken(*_args: object) -> list[dict]:
         raise RuntimeError("phone book unavailable")
 
-    monkeypatch.setattr(server.ingest.contacts, "deletion_alert_rows", broken)
+    monkeypatch.setattr(server.ingest.contacts, "deleted_customer_entries", broken)
     assert _delete(client, world, 1)["results"][0]["status"] == "accepted"
     session.expire_all()
     assert session.exec(select(CapturedContact.deleted_at)).one() is not None
     assert _alerts(client, factory, world) == []
+    assert session.execute(select(func.count()).select_from(TimelineEvent)).scalar_one() == 0
