@@ -8,8 +8,8 @@ only counted on the entry; an entry whose every number is excluded is not stored
 (``excluded``; an earlier version of it is removed). A deletion (``deleted``) marks the stored
 entry ``deleted_at`` and keeps it, numbers included, out of the phone book (``accepted``;
 ``duplicate`` when nothing stored was left to delete); the contact sent again with content is
-back. A deletion of an entry that held a customer's number raises an alert for the managers
-(``server.ingest.deleted_contacts``). One transaction per batch.
+back. A deletion of an entry that held a customer's number raises an alert for the managers and
+shows on the customer's timeline (``server.ingest.deleted_contacts``). One transaction per batch.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Alerts for customers' numbers deleted from a company phone's phone book.
+"""Alerts and timeline events for customers' entries deleted from a company phone's phone book.
 
 A rep who deletes a customer's entry from the company phone (before leaving, or to take the
 customer private) is one of the sensitive operations managers want to hear about at once. When a
