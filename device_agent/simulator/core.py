@@ -227,7 +227,8 @@ class PhoneCore:
             battery.level = min(100, 60 + int((hour + 2) % 24 * 5))
         else:
             battery.plugged, battery.status = "", 3
-            battery.level = max(5, int(100 - (hour - 7) * 6.5 + 3 * math.sin(self.state.clock_ms / 9e6)))
+            # the wobble must not take a full battery past 100 just after 07:00 (a state the model refuses)
+            battery.level = max(5, min(100, int(100 - (hour - 7) * 6.5 + 3 * math.sin(self.state.clock_ms / 9e6))))
         battery.temperature = 280 + int(20 * math.sin(self.state.clock_ms / 7e6))
         battery.voltage = 3600 + battery.level * 6
 

@@ -108,3 +108,16 @@ def test_a_running_clock_keeps_adding_activity(tmp_path: Path, phone_templates: 
             time.sleep(0.05)
     assert phone.state.clock_ms >= start + 86_400_000
     assert len(phone.state.fixes) > fixes
+
+
+def test_the_battery_never_reads_above_100_percent(tmp_path: Path) -> None:
+    """Just after 07:00 a full battery wobbles: it must stay at 100 (a state over it is refused)."""
+    generate_phone(tmp_path / "p", seed=5, oem="xiaomi", days=0, now=NOW.replace(hour=6))
+    core = PhoneCore(tmp_path / "p")
+    levels = []
+    for day in range(7):
+        for minute in range(0, 30, 2):
+            at = NOW.replace(hour=7, minute=0) + timedelta(days=day, minutes=minute)
+            core.advance_to(int(at.timestamp() * 1000))
+            levels.append(core.state.battery.level)
+    assert max(levels) == 100 and min(levels) > 90
