@@ -25,14 +25,12 @@ from sqlmodel import Session
 from capture.phone import NormalisedNumber
 from crm.communications import (
     CONTACT_TABLE,
-    CaptureAlert,
     CapturedContact,
     CapturedContactNumber,
     CaptureSource,
     ExcludedCapture,
 )
 from crm.linking import write_timeline
-from crm.timeline import TimelineEvent
 from server.ingest.alerts import write_alerts
 from server.ingest.deleted_contacts import DeletedCustomerEntry, deleted_customer_entries, derived_rows
 from server.ingest.keys import source_key
@@ -49,6 +47,7 @@ from server.ingest.pipeline import (
     record_result,
     source_id_of,
 )
+from server.ingest.purge import remove_derived
 from server.ingest.records import ContactIn
 from server.logs import get_logger, log_event
 
@@ -183,8 +182,7 @@ def _remove_stored(session: Session, ctx: IngestContext, source_ids: list[int]) 
         chunk = source_ids[start : start + _CHUNK]
         ids = select(contact.c.id).where(contact.c.device_id == ctx.device_id, contact.c.source_id.in_(chunk))
         session.execute(delete(numbers).where(numbers.c.contact_id.in_(ids)))
-        for derived in (CaptureAlert, TimelineEvent):
-            session.execute(delete(derived).where(derived.source_table == CONTACT_TABLE, derived.source_id.in_(ids)))
+        remove_derived(session, CONTACT_TABLE, ids)
         session.execute(
             delete(contact).where(contact.c.device_id == ctx.device_id, contact.c.source_id.in_(chunk))
         )

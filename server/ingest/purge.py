@@ -101,6 +101,18 @@ def purge_number(
     return purged
 
 
+def remove_derived(session: Session, source_table: str, ids: Any) -> Counter[str]:
+    """Delete the timeline events and alerts derived from the rows ``ids`` (ids or a subquery of them)
+    of ``source_table``; how many of each."""
+    events = session.execute(
+        delete(TimelineEvent).where(TimelineEvent.source_table == source_table, TimelineEvent.source_id.in_(ids))
+    )
+    alerts = session.execute(
+        delete(CaptureAlert).where(CaptureAlert.source_table == source_table, CaptureAlert.source_id.in_(ids))
+    )
+    return Counter(timeline_events=events.rowcount, alerts=alerts.rowcount)
+
+
 def _remove(
     session: Session,
     table: str,
@@ -117,14 +129,7 @@ def _remove(
         return
     ids = [row.id for row in rows]
     for chunk in _chunks(ids):
-        events = delete(TimelineEvent).where(
-            TimelineEvent.source_table == table, TimelineEvent.source_id.in_(chunk)
-        )
-        purged.counts["timeline_events"] += session.execute(events).rowcount
-        alerts = delete(CaptureAlert).where(
-            CaptureAlert.source_table == table, CaptureAlert.source_id.in_(chunk)
-        )
-        purged.counts["alerts"] += session.execute(alerts).rowcount
+        purged.counts.update(remove_derived(session, table, chunk))
         if model is CapturedCall:  # their recordings are purged next; the foreign key goes first
             session.execute(update(Recording).where(Recording.call_id.in_(chunk)).values(call_id=None))
         session.execute(delete(model).where(model.id.in_(chunk)))
@@ -169,14 +174,7 @@ def _purge_phone_books(session: Session, e164: str, division_id: int | None, pur
             CapturedContact.id.in_(chunk),
             ~select(number.id).where(number.contact_id == CapturedContact.id).exists(),
         )
-        purged.counts["alerts"] += session.execute(
-            delete(CaptureAlert).where(CaptureAlert.source_table == CONTACT_TABLE, CaptureAlert.source_id.in_(emptied))
-        ).rowcount
-        purged.counts["timeline_events"] += session.execute(
-            delete(TimelineEvent).where(
-                TimelineEvent.source_table == CONTACT_TABLE, TimelineEvent.source_id.in_(emptied)
-            )
-        ).rowcount
+        purged.counts.update(remove_derived(session, CONTACT_TABLE, emptied))
         purged.counts["contacts"] += session.execute(
             delete(CapturedContact).where(CapturedContact.id.in_(emptied))
         ).rowcount
