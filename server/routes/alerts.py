@@ -10,7 +10,7 @@ from pydantic import Field
 from sqlmodel import Session, select
 
 from crm.access import scope
-from crm.communications import AlertKind, AlertStatus, CaptureAlert
+from crm.communications import CONTACT_TABLE, AlertKind, AlertStatus, CaptureAlert
 from crm.org import Role, User
 from crm.types import utcnow
 from server.deps import SessionDep, client_ip, require_roles
@@ -53,14 +53,18 @@ class KeywordsRead(Read):
 def list_alerts(
     session: SessionDep,
     user: User = Depends(managers),
-    status: AlertStatus | None = AlertStatus.open,
+    status: str = Query(default=AlertStatus.open.value, pattern="^(open|acknowledged|all)$"),
+    kind: AlertKind | None = None,
     division_id: int | None = None,
     before_id: int | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[AlertRead]:
     stmt = select(CaptureAlert).order_by(CaptureAlert.id.desc()).limit(limit)
-    if status is not None:
-        stmt = stmt.where(CaptureAlert.status == status)
+    if status != "all":
+        stmt = stmt.where(CaptureAlert.status == AlertStatus(status))
+    if kind is not None:
+        from_contacts = CaptureAlert.source_table == CONTACT_TABLE
+        stmt = stmt.where(from_contacts if kind is AlertKind.contact_deleted else ~from_contacts)
     if division_id is not None:
         stmt = stmt.where(CaptureAlert.division_id == division_id)
     if before_id is not None:

@@ -68,6 +68,12 @@ def test_deleting_a_customers_entry_raises_one_alert(
     # the same deletion again: no second alert
     assert _delete(client, world, 1)["results"][0]["status"] == "duplicate"
     assert len(_alerts(client, factory, world)) == 1  # the other one is acknowledged
+    head = factory.headers(world.head)
+    listed = client.get("/api/v1/alerts", params={"status": "all", "kind": "contact_deleted"}, headers=head)
+    assert len(listed.json()) == 2
+    assert client.get("/api/v1/alerts", params={"status": "all", "kind": "keyword"}, headers=head).json() == []
+    for bad in ({"status": "closed"}, {"kind": "other"}):
+        assert client.get("/api/v1/alerts", params=bad, headers=head).status_code == 422
     # managers of another division do not see it, reps have no alerts
     elsewhere = factory.user(Role.division_head, factory.division())
     assert client.get("/api/v1/alerts", headers=factory.headers(elsewhere)).json() == []

@@ -112,6 +112,7 @@ def test_keyword_alerts_for_managers_of_the_division(
     assert {(a["kind"], a["source_table"], a["customer_id"]) for a in alerts} == {
         ("keyword", "captured_sms", customer.id)
     }
+    assert len(client.get("/api/v1/alerts", params={"kind": "keyword"}, headers=head).json()) == 2
     assert client.get("/api/v1/alerts", headers=factory.headers(world.rep)).status_code == 403
     outsider = factory.user(Role.division_head, factory.division())
     assert client.get("/api/v1/alerts", headers=factory.headers(outsider)).json() == []
