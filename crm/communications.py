@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, ColumnElement, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from crm.types import UTCDateTime, utcnow
@@ -359,3 +359,9 @@ class CaptureAlert(SQLModel, table=True):
     @property
     def kind(self) -> AlertKind:
         return AlertKind.contact_deleted if self.source_table == CONTACT_TABLE else AlertKind.keyword
+
+
+def alerts_of_kind(kind: AlertKind) -> ColumnElement[bool]:
+    """The SQL condition of :attr:`CaptureAlert.kind` being ``kind``."""
+    from_contacts = CaptureAlert.source_table == CONTACT_TABLE  # type: ignore[arg-type]
+    return from_contacts if kind is AlertKind.contact_deleted else ~from_contacts

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlmodel import select
 
 from crm.access import scope
-from crm.communications import AlertStatus, CaptureAlert
+from crm.communications import AlertKind, AlertStatus, CaptureAlert, alerts_of_kind
 from crm.org import User
 from dashboard.auth import page_roles
 from dashboard.i18n import Translator, request_locale
@@ -57,6 +57,7 @@ def alerts_page(
     session: SessionDep,
     user: ManagerUser,
     status: str = Query(default="open", pattern="^(open|acknowledged|all)$"),
+    kind: AlertKind | None = None,
     before: int | None = Query(default=None, ge=1),
 ) -> Response:
     stmt = (
@@ -64,6 +65,8 @@ def alerts_page(
     )
     if status != "all":
         stmt = stmt.where(CaptureAlert.status == AlertStatus(status))
+    if kind is not None:
+        stmt = stmt.where(alerts_of_kind(kind))
     if before is not None:
         stmt = stmt.where(CaptureAlert.id < before)
     alerts = list(session.exec(stmt))
@@ -91,6 +94,8 @@ def alerts_page(
         user=user,
         rows=rows,
         status=status,
+        kind=kind.value if kind else "",
+        kinds=[k.value for k in AlertKind],
         next_before=alerts[-1].id if more else None,
         keywords=keywords_of(session, actor=user, division_id=user.division_id) if user.division_id else None,
         messages=t.messages("alerts"),

@@ -10,7 +10,7 @@ from pydantic import Field
 from sqlmodel import Session, select
 
 from crm.access import scope
-from crm.communications import CONTACT_TABLE, AlertKind, AlertStatus, CaptureAlert
+from crm.communications import AlertKind, AlertStatus, CaptureAlert, alerts_of_kind
 from crm.org import Role, User
 from crm.types import utcnow
 from server.deps import SessionDep, client_ip, require_roles
@@ -63,8 +63,7 @@ def list_alerts(
     if status != "all":
         stmt = stmt.where(CaptureAlert.status == AlertStatus(status))
     if kind is not None:
-        from_contacts = CaptureAlert.source_table == CONTACT_TABLE
-        stmt = stmt.where(from_contacts if kind is AlertKind.contact_deleted else ~from_contacts)
+        stmt = stmt.where(alerts_of_kind(kind))
     if division_id is not None:
         stmt = stmt.where(CaptureAlert.division_id == division_id)
     if before_id is not None:

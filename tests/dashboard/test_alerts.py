@@ -97,6 +97,13 @@ def test_a_customers_entry_deleted_from_a_phone_shows_as_an_alert(  # type: igno
     cells = row.locator("td").all_inner_texts()
     assert cells[:4] == ["删除客户联系人", "钱总 · 常州机电", "手机通讯录", "常州机电"]
     assert row.locator("mark").count() == 0
+    page.click("#alert-kinds a:has-text('关键词')")
+    page.wait_for_url("**/alerts?kind=keyword")
+    assert page.locator("#alert-table").count() == 0
+    page.click("#alert-kinds a:has-text('删除客户联系人')")
+    page.wait_for_url("**/alerts?kind=contact_deleted")
+    row = page.locator("#alert-table tbody tr")
+    assert row.count() == 1
     row.locator("a.customer-link").click()
     page.wait_for_url(f"**/customers/{customer['id']}#timeline")
     wait_until(page, "document.querySelectorAll('#timeline > li[data-kind=contact_deleted]').length === 1")
