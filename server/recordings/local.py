@@ -85,8 +85,7 @@ def _sync_all(paths: list[tuple[Path, int]]) -> None:
             _sync(path, flags)
         return
     with ThreadPoolExecutor(max_workers=min(SYNC_THREADS, len(paths))) as pool:
-        for _ in pool.map(lambda item: _sync(*item), paths):
-            pass
+        list(pool.map(lambda item: _sync(*item), paths))  # consumed, so that a failed sync raises here
 
 
 def _make_dirs(folder: Path) -> None:
