@@ -7,7 +7,7 @@ from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import Field
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from crm.access import scope
 from crm.communications import AlertKind, AlertStatus, CaptureAlert, alerts_of_kind
@@ -40,6 +40,10 @@ class AlertRead(Read):
     acknowledged_at: datetime | None
 
 
+class AlertCount(Read):
+    open: int
+
+
 class KeywordsIn(Strict):
     keywords: list[str] = Field(max_length=1000)
 
@@ -69,6 +73,13 @@ def list_alerts(
     if before_id is not None:
         stmt = stmt.where(CaptureAlert.id < before_id)
     return _read(session, user, list(session.exec(scope(stmt, user, CaptureAlert))))
+
+
+@router.get("/count", response_model=AlertCount)
+def count_alerts(session: SessionDep, user: User = Depends(managers)) -> AlertCount:
+    """Open alerts in the manager's scope (the navigation's badge)."""
+    stmt = select(func.count()).select_from(CaptureAlert).where(CaptureAlert.status == AlertStatus.open)
+    return AlertCount(open=session.exec(scope(stmt, user, CaptureAlert)).one())
 
 
 @router.post("/{alert_id}/acknowledge", response_model=AlertRead)

@@ -54,6 +54,9 @@ def test_alert_links_to_the_customer_timeline(  # type: ignore[no-untyped-def]
 
     page = browse.login(head)
     page.goto("/alerts")
+    badge = page.locator(".mainnav a[data-nav=alerts] #open-alerts")
+    badge.wait_for()
+    assert (badge.inner_text(), badge.get_attribute("title")) == ("1", "1 条未处理")
     row = page.locator("#alert-table tbody tr")
     assert row.count() == 1
     assert row.locator("mark").inner_text() == "最低价"
@@ -68,6 +71,7 @@ def test_alert_links_to_the_customer_timeline(  # type: ignore[no-untyped-def]
     page.goto("/alerts")
     page.click("[data-ack]")
     page.wait_for_selector("[data-ack]", state="detached")
+    badge.wait_for(state="hidden")  # the count follows the acknowledgement
     page.goto("/alerts")
     assert page.locator("#alert-table").count() == 0
     page.goto("/alerts?status=acknowledged")
@@ -92,6 +96,9 @@ def test_a_customers_entry_deleted_from_a_phone_shows_as_an_alert(  # type: igno
 
     page = browse.login(head)
     page.goto("/alerts")
+    badge = page.locator(".mainnav a[data-nav=alerts] #open-alerts")
+    badge.wait_for()
+    assert (badge.inner_text(), badge.get_attribute("title")) == ("1", "1 条未处理")
     row = page.locator("#alert-table tbody tr")
     assert row.count() == 1
     cells = row.locator("td").all_inner_texts()

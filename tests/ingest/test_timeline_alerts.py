@@ -116,9 +116,17 @@ def test_keyword_alerts_for_managers_of_the_division(
     assert client.get("/api/v1/alerts", headers=factory.headers(world.rep)).status_code == 403
     outsider = factory.user(Role.division_head, factory.division())
     assert client.get("/api/v1/alerts", headers=factory.headers(outsider)).json() == []
+    executive = factory.headers(factory.user(Role.executive))
+
+    def open_count(headers: dict[str, str]) -> int:
+        return client.get("/api/v1/alerts/count", headers=headers).json()["open"]
+
+    assert (open_count(head), open_count(executive), open_count(factory.headers(outsider))) == (2, 2, 0)
+    assert client.get("/api/v1/alerts/count", headers=factory.headers(world.rep)).status_code == 403
     acked = client.post(f"/api/v1/alerts/{alerts[0]['id']}/acknowledge", headers=head).json()
     assert acked["status"] == "acknowledged" and acked["acknowledged_by_user_id"] == world.head.id
     assert len(client.get("/api/v1/alerts", headers=head).json()) == 1
+    assert open_count(head) == 1
 
 
 def test_division_keyword_rules(client: TestClient, world: World, factory: Factory) -> None:

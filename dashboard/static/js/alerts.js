@@ -10,6 +10,7 @@
       try {
         const alert = await api("POST", "/api/v1/alerts/" + button.dataset.ack + "/acknowledge");
         button.replaceWith(el("span", { class: "small muted", text: t("alerts.acknowledged_at", { time: window.fieldcrm.stamp(alert.acknowledged_at) }) }));
+        window.fieldcrm.refreshAlertCount();
       } catch (exc) {
         window.fieldcrm.toast(exc.message, "error");
         button.disabled = false;

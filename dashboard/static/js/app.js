@@ -156,7 +156,24 @@
     });
   }
 
+  /* Managers' navigation shows how many alerts are open: counted on every page, each minute and after an
+     acknowledgement. The badge is a hint: a count that fails leaves it as it was. */
+  const openAlerts = document.getElementById("open-alerts");
+  async function refreshAlertCount() {
+    if (!openAlerts) return;
+    try {
+      const count = (await api("GET", "/api/v1/alerts/count")).open;
+      openAlerts.textContent = count > 99 ? "99+" : String(count);
+      openAlerts.title = fill(openAlerts.dataset.label, { count: count });
+      openAlerts.hidden = count === 0;
+    } catch (_) { /* kept as it was */ }
+  }
+  if (openAlerts) {
+    refreshAlertCount();
+    setInterval(refreshAlertCount, 60000);
+  }
+
   window.fieldcrm = {
-    api: api, failure: failure, messages: messages, fill: fill, translator: translator, el: el, toast: toast, clock: clock, stamp: stamp, money: money,
+    refreshAlertCount: refreshAlertCount, api: api, failure: failure, messages: messages, fill: fill, translator: translator, el: el, toast: toast, clock: clock, stamp: stamp, money: money,
   };
 })();
