@@ -156,7 +156,7 @@ def _target_division(session: Session, actor: User, data: ActivityCreate) -> int
             field="customer_id",
             code="activity.targets_cross_division",
         )
-    return divisions.pop() if divisions else acting_division(actor, None)
+    return divisions.pop() if divisions else acting_division(session, actor, None)
 
 
 def touch(session: Session, activity: Activity, at: datetime) -> None:

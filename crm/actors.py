@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from sqlmodel import Session
+
 from crm.access import manages_division
-from crm.errors import DomainError, Forbidden
-from crm.org import Role, User
+from crm.errors import DomainError, Forbidden, NotFound
+from crm.org import Division, Role, User
 
 MANAGER_ROLES = frozenset({Role.executive, Role.division_head, Role.division_admin})
 
@@ -14,7 +16,7 @@ def is_manager(actor: User) -> bool:
     return Role(actor.role) in MANAGER_ROLES
 
 
-def acting_division(actor: User, division_id: int | None) -> int:
+def acting_division(session: Session, actor: User, division_id: int | None) -> int:
     """The division a new row goes to: the actor's own, or (executives) the one they name."""
     role = Role(actor.role)
     if role is Role.sysadmin:
@@ -22,6 +24,8 @@ def acting_division(actor: User, division_id: int | None) -> int:
     if role is Role.executive:
         if division_id is None:
             raise DomainError("name the division", field="division_id", code="division.required")
+        if session.get(Division, division_id) is None:
+            raise NotFound("no such division", field="division_id", code="division.not_found")
         return division_id
     if division_id is not None and division_id != actor.division_id:
         raise Forbidden(

@@ -143,7 +143,7 @@ def segment_query(actor: User, division_id: int, criteria: dict[str, Any]) -> Se
 
 
 def create_segment(session: Session, *, actor: User, data: SegmentIn, now: datetime) -> Segment:
-    division_id = acting_division(actor, data.division_id)
+    division_id = acting_division(session, actor, data.division_id)
     criteria = {
         "tags": [clean_text(t) for t in data.tags if clean_text(t)],
         "grades": [g.upper() for g in data.grades],

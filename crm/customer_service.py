@@ -292,7 +292,7 @@ def check_duplicates(
     session: Session, *, actor: User, data: CustomerCreate, region: str = DEFAULT_REGION
 ) -> list[DuplicateView]:
     """What creating ``data`` would duplicate (for a check before saving)."""
-    division_id = acting_division(actor, data.division_id)
+    division_id = acting_division(session, actor, data.division_id)
     probe, *_ = _probe(data, region)
     return duplicate_views(session, actor, find_duplicates(session, division_id=division_id, probe=probe))
 
@@ -322,7 +322,7 @@ def create_customer(
     commit: bool = True,
 ) -> Customer:
     """Create a customer with contacts, phones (linked to earlier captured calls/SMS) and addresses."""
-    division_id = acting_division(actor, data.division_id)
+    division_id = acting_division(session, actor, data.division_id)
     grade = (
         check_grade(session, division_id, data.grade) if data.grade else default_grade(session, division_id)
     )

@@ -23,6 +23,9 @@ GENERIC_CODES: dict[str, tuple[str, ...]] = {
 CODES: dict[str, tuple[str, ...]] = {
     **GENERIC_CODES,
     "request.invalid": ("field", "detail"),
+    "request.out_of_range": (),
+    "request.nul_character": (),
+    "request.missing_reference": (),
     "http.413": (),
     "activity.due_required": (),
     "activity.not_found": (),

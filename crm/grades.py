@@ -62,7 +62,7 @@ class GradeView(View):
 
 def list_grades(session: Session, *, actor: User, division_id: int | None = None) -> list[GradeView]:
     """The division's grades, best first (A/B/C/D without labels when none are configured)."""
-    division = acting_division(actor, division_id if division_id is not None else actor.division_id)
+    division = acting_division(session, actor, division_id if division_id is not None else actor.division_id)
     rows = session.exec(
         scope(select(CustomerGrade), actor, CustomerGrade)
         .where(CustomerGrade.division_id == division)

@@ -638,7 +638,7 @@ def import_table(
     ip: str = "",
 ) -> ImportReport:
     """Read, validate and (unless a dry run) write one file; the report lists every row."""
-    division_id = acting_division(actor, options.division_id)
+    division_id = acting_division(session, actor, options.division_id)
     if options.owner_id is not None:
         owner = session.get(User, options.owner_id)
         if owner is None or owner.division_id != division_id or not is_manager(actor):

@@ -57,7 +57,7 @@ def save_script(
     """Create (or, with ``script_id``, replace) a script; managers curate the division's library."""
     if script_id is None:
         script = Script(
-            division_id=acting_division(actor, data.division_id), updated_at=now, title="", body=""
+            division_id=acting_division(session, actor, data.division_id), updated_at=now, title="", body=""
         )
     else:
         found = get_visible(session, actor, Script, script_id)

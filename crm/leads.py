@@ -122,7 +122,7 @@ def lead_view(lead: Lead, actor: User) -> LeadView:
 def create_lead(
     session: Session, *, actor: User, data: LeadCreate, now: datetime, region: str = DEFAULT_REGION
 ) -> Lead:
-    division_id = acting_division(actor, data.division_id)
+    division_id = acting_division(session, actor, data.division_id)
     owner_id = data.owner_id if data.owner_id is not None else actor.id
     if owner_id != actor.id and not is_manager(actor):
         raise Forbidden("reps create leads for themselves", field="owner_id", code="lead.reps_own_only")

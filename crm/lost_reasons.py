@@ -60,7 +60,7 @@ def list_lost_reasons(
     session: Session, *, actor: User, division_id: int | None = None
 ) -> list[LostReasonView]:
     """The division's list (everyone of the division reads it: the pipeline board offers it)."""
-    division = acting_division(actor, division_id if division_id is not None else actor.division_id)
+    division = acting_division(session, actor, division_id if division_id is not None else actor.division_id)
     rows = session.exec(
         scope(select(LostReason), actor, LostReason)
         .where(LostReason.division_id == division, LostReason.retired_at.is_(None))

@@ -316,7 +316,7 @@ def list_opportunities(
 
 def pipeline_stages(session: Session, *, actor: User, division_id: int | None = None) -> list[StageView]:
     """The stages of a division's default pipeline (created on first use); executives name the division."""
-    division = acting_division(actor, division_id if division_id is not None else actor.division_id)
+    division = acting_division(session, actor, division_id if division_id is not None else actor.division_id)
     pipeline = default_pipeline(session, division)
     session.commit()
     return [StageView.model_validate(s) for s in stages_of(session, pipeline.id)]  # type: ignore[arg-type]

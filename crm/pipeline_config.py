@@ -190,7 +190,7 @@ def create_pipeline(
     session: Session, *, actor: User, data: PipelineCreate, now: datetime, ip: str = ""
 ) -> PipelineView:
     """A new (not default) pipeline of the division, with the given stages or the standard ones."""
-    division_id = acting_division(actor, data.division_id)
+    division_id = acting_division(session, actor, data.division_id)
     require_manager(actor, division_id)
     stages = data.stages or [
         StageIn(name=name, probability=p, is_won=won, is_lost=lost) for name, p, won, lost in DEFAULT_STAGES

@@ -49,7 +49,7 @@ def funnel(
 ) -> list[FunnelStage]:
     """Open opportunities per stage of the division's default pipeline, and for opportunities created
     in the period how many reached each stage and went on to the next."""
-    division = acting_division(actor, division_id if division_id is not None else actor.division_id)
+    division = acting_division(session, actor, division_id if division_id is not None else actor.division_id)
     pipeline = default_pipeline(session, division)
     session.commit()
     stages = [s for s in stages_of(session, pipeline.id) if not s.is_lost]  # type: ignore[arg-type]

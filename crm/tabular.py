@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
@@ -52,10 +53,14 @@ def write_table(headers: Sequence[str], rows: Iterable[Sequence[object]], fmt: T
         for row in rows:
             writer.writerow(["" if v is None else _safe(v) for v in row])
         return ("\ufeff" + text.getvalue()).encode("utf-8")
+    # The first row runs the query: one that fails (a filter the database refuses) must do so before
+    # the write-only workbook opens its temporary file, which only a save would remove.
+    remaining = iter(rows)
+    first = next(remaining, None)
     book = Workbook(write_only=True)
     sheet = book.create_sheet("data")
     sheet.append(list(headers))
-    for row in rows:
+    for row in () if first is None else itertools.chain([first], remaining):
         sheet.append([_safe(v) for v in row])
     out = io.BytesIO()
     book.save(out)

@@ -3,7 +3,7 @@ and leaderboards computed from captured activity and deals."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import MAXYEAR, date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -82,6 +82,8 @@ class LeaderRow(View):
 def month_bounds(month: date, zone: str) -> tuple[datetime, datetime]:
     tz = ZoneInfo(zone)
     first = month.replace(day=1)
+    if (first.year, first.month) == (MAXYEAR, 12):
+        raise OverflowError("no month follows December 9999")
     following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
     return datetime.combine(first, time(0), tz), datetime.combine(following, time(0), tz)
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import inspect
 from collections.abc import AsyncIterator, Callable, Coroutine
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -18,6 +21,8 @@ from crm.types import utcnow
 from server.auth.lookup import DeviceTokens, UserTokens
 from server.auth.models import TokenKind
 from server.config import Settings
+
+M = TypeVar("M", bound=BaseModel)
 
 SESSION_COOKIE = "fieldcrm_session"
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -152,3 +157,18 @@ async def current_device(request: Request) -> Device:
 
 
 CurrentDevice = Annotated[Device, Depends(current_device)]
+
+
+def query_filters(model: type[M]) -> Any:
+    """``Depends()`` on a filter model whose fields are query parameters, but what the model itself
+    refuses (e.g. a time without its zone) answers 422 like any bad query parameter, not 500."""
+
+    def build(**values: Any) -> M:
+        try:
+            return model(**values)
+        except ValidationError as exc:
+            errors = [{**error, "loc": ("query", *error["loc"])} for error in exc.errors(include_url=False)]
+            raise RequestValidationError(errors) from None
+
+    build.__signature__ = inspect.signature(model)  # type: ignore[attr-defined]
+    return Depends(build)

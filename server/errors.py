@@ -2,6 +2,10 @@
 
 Domain and validation errors also carry ``code`` and ``params`` (see ``crm.errors.CODES``), from
 which the dashboard words the message in the user's language; ``detail`` stays English.
+
+Values the database refuses answer 422 rather than 500: integers past 64 bits (SQLite cannot bind
+them), times past year 9999 or before year 1 once moved to UTC, text with NUL characters
+(PostgreSQL), a reference to a row that does not exist. Each is logged as a warning.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, IntegrityError, StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crm.errors import DomainError
@@ -30,6 +35,24 @@ def _message(error: dict) -> str:
         ctx = error.get("ctx", {}) or {}
         return f"malformed JSON: {ctx.get('error', msg)}"
     return msg
+
+
+#: SQLSTATE of a foreign-key violation, and SQLite's message for one.
+_FOREIGN_KEY = ("23503", "FOREIGN KEY constraint failed")
+_REFUSED = {
+    "request.out_of_range": "a number or a date is out of range",
+    "request.nul_character": "text must not contain NUL characters",
+    "request.missing_reference": "refers to a record that does not exist",
+}
+
+
+def _refused(request: Request, exc: Exception, code: str) -> JSONResponse:
+    log_event(logger, "http.refused_by_database", logging.WARNING, path=request.url.path, error=repr(exc)[:300])
+    return JSONResponse({"detail": _REFUSED[code], "field": None, "code": code, "params": {}}, status_code=422)
+
+
+def _is_foreign_key(exc: IntegrityError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) == _FOREIGN_KEY[0] or str(exc.orig) == _FOREIGN_KEY[1]
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -56,6 +79,27 @@ def install_error_handlers(app: FastAPI) -> None:
     async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
         body = {"detail": exc.detail, "field": exc.field, "code": exc.code, "params": exc.params}
         return JSONResponse(body, status_code=exc.status_code)
+
+    @app.exception_handler(OverflowError)
+    async def out_of_range(request: Request, exc: OverflowError) -> JSONResponse:
+        return _refused(request, exc, "request.out_of_range")
+
+    @app.exception_handler(StatementError)
+    async def unbindable(request: Request, exc: StatementError) -> JSONResponse:
+        if isinstance(exc.orig, OverflowError):  # a time that moved to UTC leaves years 1-9999
+            return _refused(request, exc, "request.out_of_range")
+        return await unexpected(request, exc)
+
+    @app.exception_handler(DataError)
+    async def unstorable(request: Request, exc: DataError) -> JSONResponse:
+        nul = "NUL" in str(exc.orig)
+        return _refused(request, exc, "request.nul_character" if nul else "request.out_of_range")
+
+    @app.exception_handler(IntegrityError)
+    async def integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+        if _is_foreign_key(exc):
+            return _refused(request, exc, "request.missing_reference")
+        return await unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -16,7 +16,7 @@ from crm.leads import LeadFilter, lead_query
 from crm.opportunities import OpportunityFilter, opportunity_query
 from crm.tickets import TicketFilter, ticket_query
 from crm.types import utcnow
-from server.deps import CurrentUser, SessionDep, SettingsDep, client_ip
+from server.deps import CurrentUser, SessionDep, SettingsDep, client_ip, query_filters
 from server.routes.crm_common import export_response
 
 router = APIRouter(prefix="/api/v1", tags=["import and export"])
@@ -61,7 +61,7 @@ def _export_route(
         session: SessionDep,
         user: CurrentUser,
         settings: SettingsDep,
-        filters: Annotated[filter_model, Depends()],  # type: ignore[valid-type]
+        filters: Annotated[filter_model, query_filters(filter_model)],  # type: ignore[valid-type]
         format: str = "xlsx",
     ) -> Response:
         return export_response(

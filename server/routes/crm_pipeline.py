@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from crm.activities import (
     ActivityCreate,
@@ -44,7 +44,7 @@ from crm.opportunities import (
     update_opportunity,
 )
 from crm.types import utcnow
-from server.deps import CurrentUser, SessionDep, SettingsDep
+from server.deps import CurrentUser, SessionDep, SettingsDep, query_filters
 from server.routes.schemas import Read
 
 router = APIRouter(prefix="/api/v1", tags=["pipeline"])
@@ -71,7 +71,7 @@ class ActivityPage(Read):
 def get_leads(
     session: SessionDep,
     user: CurrentUser,
-    filters: Annotated[LeadFilter, Depends()],
+    filters: Annotated[LeadFilter, query_filters(LeadFilter)],
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> LeadPage:
@@ -112,7 +112,7 @@ def get_stages(session: SessionDep, user: CurrentUser, division_id: int | None =
 def get_opportunities(
     session: SessionDep,
     user: CurrentUser,
-    filters: Annotated[OpportunityFilter, Depends()],
+    filters: Annotated[OpportunityFilter, query_filters(OpportunityFilter)],
     sort: str = "-created",
     cursor: Cursor = None,
     limit: Limit = 50,
@@ -146,7 +146,7 @@ def post_stage(
 def get_activities(
     session: SessionDep,
     user: CurrentUser,
-    filters: Annotated[ActivityFilter, Depends()],
+    filters: Annotated[ActivityFilter, query_filters(ActivityFilter)],
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> ActivityPage:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import Field
 
 from crm.sales_docs import (
@@ -23,7 +23,7 @@ from crm.sales_docs import (
     set_document_status,
 )
 from crm.types import utcnow
-from server.deps import CurrentUser, SessionDep
+from server.deps import CurrentUser, SessionDep, query_filters
 from server.routes.schemas import Read, Strict
 
 router = APIRouter(prefix="/api/v1", tags=["sales documents"])
@@ -49,7 +49,7 @@ class PaymentOut(Read):
 def get_documents(
     session: SessionDep,
     user: CurrentUser,
-    filters: Annotated[DocumentFilter, Depends()],
+    filters: Annotated[DocumentFilter, query_filters(DocumentFilter)],
     cursor: str | None = Query(default=None, max_length=500),
     limit: int = Query(default=50, ge=1, le=500),
 ) -> DocumentPage:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 
 from crm.surveys import SurveyAnswer, SurveyView, answer_survey, send_survey, survey_view
 from crm.tickets import (
@@ -28,7 +28,7 @@ from crm.tickets import (
     start_ticket,
 )
 from crm.types import utcnow
-from server.deps import CurrentUser, SessionDep, SettingsDep, client_ip
+from server.deps import CurrentUser, SessionDep, SettingsDep, client_ip, query_filters
 from server.routes.crm_common import senders_from
 from server.routes.schemas import Read
 
@@ -63,7 +63,7 @@ class StrategyOut(Read):
 def get_tickets(
     session: SessionDep,
     user: CurrentUser,
-    filters: Annotated[TicketFilter, Depends()],
+    filters: Annotated[TicketFilter, query_filters(TicketFilter)],
     cursor: str | None = Query(default=None, max_length=500),
     limit: int = Query(default=50, ge=1, le=500),
 ) -> TicketPage:

@@ -97,6 +97,39 @@ def test_query_limits_are_validated(client: TestClient, admin_headers):
     assert response.status_code == 422 and response.json()["field"] == "limit"
 
 
+def test_values_the_database_refuses_are_422_with_their_code(client: TestClient, factory: Factory, database_url):
+    executive = factory.headers(factory.user(Role.executive))
+    huge = client.get("/api/v1/customers/18446744073709551616", headers=executive)
+    assert huge.status_code == 422 and huge.json()["code"] == "request.out_of_range"
+    late = client.get("/api/v1/checkins", params={"until": "9999-12-31T23:59:59-12:00"}, headers=executive)
+    assert late.status_code == 422 and late.json()["code"] == "request.out_of_range"
+    nul = client.post("/api/v1/auth/login", json={"username": "a\x00b", "password": "x" * 12})
+    if database_url.startswith("postgresql"):  # SQLite stores NUL; PostgreSQL text cannot hold it
+        assert nul.status_code == 422 and nul.json()["code"] == "request.nul_character"
+    else:
+        assert nul.status_code == 401
+
+
+def test_a_time_without_its_zone_is_refused_in_filters_and_bodies(client: TestClient, factory: Factory):
+    head = factory.headers(factory.user(Role.division_head))
+    listed = client.get("/api/v1/tickets", params={"overdue_at": "2024-05-01T10:00:00"}, headers=head)
+    assert listed.status_code == 422 and listed.json()["field"] == "overdue_at"
+    assert "zone" in listed.json()["detail"]
+    planned = client.post("/api/v1/activities", json={"kind": "visit", "subject": "拜访", "due_at": "2024-05-01T10:00:00"}, headers=head)
+    assert planned.status_code == 422 and planned.json()["field"] == "due_at"
+    zoned = client.get("/api/v1/tickets", params={"overdue_at": "2024-05-01T10:00:00+08:00"}, headers=head)
+    assert zoned.status_code == 200
+
+
+def test_an_executive_naming_a_division_that_does_not_exist_gets_404(client: TestClient, factory: Factory):
+    executive = factory.headers(factory.user(Role.executive))
+    script = {"division_id": 999_999, "title": "开场白", "category": "电话", "body": "您好"}
+    response = client.post("/api/v1/scripts", json=script, headers=executive)
+    assert response.status_code == 404 and response.json()["code"] == "division.not_found"
+    stages = client.get("/api/v1/pipeline/stages", params={"division_id": -1}, headers=executive)
+    assert stages.status_code == 404  # and no pipeline was made up for it
+
+
 def test_health_reports_database(client: TestClient):
     response = client.get("/healthz")
     assert response.status_code == 200 and response.json() == {"status": "ok", "database": True}
