@@ -172,8 +172,8 @@ class RemoteCommands:
             body = {"adb_state": adb_state, "adb_serial": adb_serial[:64], "host": self.host,
                     "running": [running] if running else [], "claim": running is None}
             try:
-                answer = self._poll_api.request("POST", "/api/v1/agent/commands/poll", token=credential.token,
-                                                json=body).json()
+                answer = self._poll_api.answer("POST", "/api/v1/agent/commands/poll", token=credential.token,
+                                               json=body)
             except NotEnrolled as exc:
                 log_event("agent.remote.revoked", logging.WARNING, device=device, error=str(exc))
                 continue

@@ -138,20 +138,39 @@ class ServerApi:
             self._sleep(delays[attempt])
         raise AssertionError("unreachable")
 
+    def answer(self, method: str, path: str, *, expect: type[dict] | type[list] = dict, **options: Any) -> Any:
+        """The JSON body of a successful call. An answer that is not the API's JSON (a captive portal's
+        page, another web server at ``server_url``) raises a retryable :class:`ServerError`, so the
+        outbox keeps what was being sent, instead of a decoding error."""
+        response = self.request(method, path, **options)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, expect):
+            kind = response.headers.get("content-type") or "no content type"
+            raise ServerError(
+                f"{method} {path}: the answer is not fieldcrm's ({response.status_code}, {kind}); "
+                f"is {self.base_url} the fieldcrm server?",
+                status=response.status_code,
+                retryable=True,
+            )
+        return body
+
     # --- admin side (enrolment) -------------------------------------------------------------
     def enrol(self, identity: dict[str, Any], *, admin_token: str | None, code: str | None) -> dict[str, Any]:
         body = dict(identity)
         if code:
             body["code"] = code
-        return self.request("POST", "/api/v1/devices/enrol", token=None if code else admin_token, json=body).json()
+        return self.answer("POST", "/api/v1/devices/enrol", token=None if code else admin_token, json=body)
 
     def user_id(self, username: str, admin_token: str) -> int:
         """The id of a user by username (the admin must be able to see that user)."""
         after = 0
         while True:
-            page = self.request(
-                "GET", "/api/v1/users", token=admin_token, params={"limit": 1000, "after_id": after}
-            ).json()
+            page = self.answer(
+                "GET", "/api/v1/users", expect=list, token=admin_token, params={"limit": 1000, "after_id": after}
+            )
             for user in page:
                 if user["username"] == username:
                     return int(user["id"])
@@ -160,23 +179,22 @@ class ServerApi:
             after = page[-1]["id"]
 
     def revoke(self, device_id: int, admin_token: str) -> dict[str, Any]:
-        return self.request("POST", f"/api/v1/devices/{device_id}/revoke", token=admin_token).json()
+        return self.answer("POST", f"/api/v1/devices/{device_id}/revoke", token=admin_token)
 
     # --- device side ------------------------------------------------------------------------
     def me(self, token: str) -> dict[str, Any]:
-        return self.request("GET", "/api/v1/devices/me", token=token).json()
+        return self.answer("GET", "/api/v1/devices/me", token=token)
 
     def ingest(self, token: str, path: str, records: list[str]) -> dict[str, Any]:
         """Records given as JSON texts (as the outbox holds them) go into the envelope without re-encoding."""
         body = '{"records":[' + ",".join(records) + "]}"
-        return self.request("POST", path, token=token, content=body.encode(),
-                            headers={"Content-Type": "application/json"}).json()
+        return self.answer("POST", path, token=token, content=body.encode(), headers={"Content-Type": "application/json"})
 
     def device_status(self, token: str, report: dict[str, Any]) -> dict[str, Any]:
-        return self.request("POST", "/api/v1/ingest/device-status", token=token, json=report).json()
+        return self.answer("POST", "/api/v1/ingest/device-status", token=token, json=report)
 
     def declare_recording(self, token: str, meta: dict[str, Any]) -> dict[str, Any]:
-        return self.request("POST", "/api/v1/ingest/recording-uploads", token=token, json=meta).json()
+        return self.answer("POST", "/api/v1/ingest/recording-uploads", token=token, json=meta)
 
     def send_recordings(self, token: str, files: list[tuple[dict[str, Any], Path]]) -> dict[str, Any]:
         """Whole files (declaration, staged copy) in one request: a manifest line, then each file's bytes,
@@ -184,7 +202,7 @@ class ServerApi:
         declarations = [declaration for declaration, _ in files]
         manifest = json.dumps({"recordings": declarations}, separators=(",", ":")).encode() + b"\n"
         sizes = [(path, int(declaration["size_bytes"])) for declaration, path in files]
-        return self.request(
+        return self.answer(
             "POST",
             RECORDING_BATCHES_PATH,
             token=token,
@@ -193,21 +211,21 @@ class ServerApi:
                 "Content-Type": "application/octet-stream",
                 "Content-Length": str(len(manifest) + sum(size for _, size in sizes)),
             },
-        ).json()
+        )
 
     def upload_state(self, token: str, upload_id: int) -> dict[str, Any]:
-        return self.request("GET", f"/api/v1/ingest/recordings/{upload_id}", token=token).json()
+        return self.answer("GET", f"/api/v1/ingest/recordings/{upload_id}", token=token)
 
     def put_chunk(self, token: str, upload_id: int, offset: int, data: bytes) -> dict[str, Any]:
-        return self.request(
+        return self.answer(
             "PUT",
             f"/api/v1/ingest/recordings/{upload_id}",
             token=token,
             content=data,
             headers={"Upload-Offset": str(offset), "Content-Type": "application/octet-stream"},
-        ).json()
+        )
 
     def positions(self, admin_token: str) -> list[dict[str, Any]]:
         """The newest position of each rep the admin may see: the live map's GeoJSON feature properties."""
-        body = self.request("GET", "/api/v1/locations/live", token=admin_token).json()
+        body = self.answer("GET", "/api/v1/locations/live", token=admin_token)
         return [feature.get("properties", {}) for feature in body.get("features", [])]

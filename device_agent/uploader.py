@@ -53,6 +53,12 @@ class StagedFileCorrupt(Exception):
     """The staged copy of a recording no longer has its SHA-256 (e.g. after a power cut)."""
 
 
+def _results(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    """The server's per-record answers; a record without one stays in the outbox and is sent again."""
+    results = answer.get("results")
+    return [r for r in results if isinstance(r, dict)] if isinstance(results, list) else []
+
+
 class Uploader:
     def __init__(
         self,
@@ -118,7 +124,7 @@ class Uploader:
             raise
         confirmed: list[int] = []
         answered: set[int] = set()
-        for result in answer.get("results", []):
+        for result in _results(answer):
             index = result.get("index")
             if not isinstance(index, int) or not 0 <= index < len(batch):
                 continue
@@ -247,7 +253,7 @@ class Uploader:
             for item, _ in staged:
                 self._recording(item)
             return
-        results = {r.get("index"): r for r in answer.get("results", []) if isinstance(r, dict)}
+        results = {r.get("index"): r for r in _results(answer)}
         unsettled: list[str] = []
         for index, (item, local) in enumerate(staged):
             result = results.get(index) or {}

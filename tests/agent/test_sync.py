@@ -6,6 +6,7 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -184,6 +185,46 @@ def test_outbox_keeps_records_while_the_server_is_down(
     up = sync_phone(agent, phone.address)
     assert up.result == "ok"
     assert up.uploaded["sms"] == len(phone.state.sms)
+    assert server_counts(session) == phone_counts(phone)
+
+
+class _CaptivePortal(BaseHTTPRequestHandler):
+    """What a hotel or office network's login page answers to every request."""
+
+    def _page(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = "<html><body>请先登录 Wi-Fi</body></html>".encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = _page
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+def test_a_page_that_is_not_the_server_keeps_everything_in_the_outbox(
+    agent: Agent, new_phone: Callable[..., SimulatedPhone], enrol: Callable, session: Session
+) -> None:
+    phone = new_phone("oppo", 1)
+    enrol(phone)
+    portal = ThreadingHTTPServer(("127.0.0.1", 0), _CaptivePortal)
+    threading.Thread(target=portal.serve_forever, daemon=True).start()
+    server_url = agent.settings.server_url
+    agent.settings.server_url = f"http://127.0.0.1:{portal.server_address[1]}"
+    try:
+        wrong = sync_phone(agent, phone.address)
+    finally:
+        portal.shutdown()
+    assert wrong.result == "server"
+    assert "is not fieldcrm's (200, text/html" in wrong.message
+    assert wrong.pending["sms"] == len(phone.state.sms) and not wrong.uploaded.get("sms")
+
+    agent.settings.server_url = server_url
+    assert sync_phone(agent, phone.address).result == "ok"
     assert server_counts(session) == phone_counts(phone)
 
 
