@@ -18,6 +18,7 @@ from openpyxl import load_workbook
 from openpyxl.utils.cell import column_index_from_string
 from openpyxl.utils.exceptions import InvalidFileException
 
+from capture.text import TEXT_ENCODINGS
 from crm.errors import DomainError
 from crm.names import clean_text
 
@@ -79,7 +80,7 @@ def _read_xlsx(content: BinaryIO) -> list[list[object]]:
 
 
 def _read_csv(content: BinaryIO) -> list[list[object]]:
-    for encoding in ("utf-8-sig", "gb18030"):
+    for encoding in TEXT_ENCODINGS:
         content.seek(0)
         text = io.TextIOWrapper(content, encoding=encoding, newline="")
         try:

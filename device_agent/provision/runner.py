@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import io
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from capture.text import decode_text
 from device_agent.agent import Agent, Busy
 from device_agent.errors import AgentError, DeviceGone, ServerError
 from device_agent.fleet import resolve
@@ -75,10 +77,12 @@ def provision_many(agent: Agent, targets: list[Target], on_step: OnStep) -> list
 def read_roster(agent: Agent, path: Path) -> tuple[list[Target], list[str]]:
     """``serial,rep[,code]`` rows (header required) → targets among attached phones, and problems."""
     try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.DictReader(handle))
+        text = decode_text(path.read_bytes())
     except OSError as exc:
         raise AgentError(f"cannot read roster {path}: {exc.strerror}") from exc
+    if text is None:
+        raise AgentError(f"roster {path} is neither UTF-8 nor GB18030 text: save it from Excel as CSV")
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
     if rows and not {"serial", "rep"} <= set(rows[0]):
         raise AgentError(f"roster {path} needs the columns serial,rep (and optionally code)")
     targets: list[Target] = []

@@ -18,8 +18,15 @@ from crm.devices import Device
 from crm.org import Division, Role, User
 from device_agent.agent import Agent
 from device_agent.cli import app
+from device_agent.errors import AgentError
 from device_agent.provision.results import Status
-from device_agent.provision.runner import PhoneReport, decommission, provision_many, provision_phone
+from device_agent.provision.runner import (
+    PhoneReport,
+    decommission,
+    provision_many,
+    provision_phone,
+    read_roster,
+)
 from device_agent.provision.steps import OWNTRACKS, Target
 from device_agent.simulator.apk import make_apk
 from device_agent.simulator.phone import SimulatedPhone
@@ -219,3 +226,17 @@ def test_cli_provisions_a_roster_and_lists_what_it_cannot(
     assert steps["enrol"] == "done" and steps["configure"] == "done"
     assert agent.credentials.get(phone.serial).rep_user_id == rep.id
     assert agent.credentials.get(phone.serial).token not in result.stdout
+
+
+def test_a_roster_saved_by_chinese_excel_is_read_and_a_binary_file_is_refused(
+    agent: Agent, new_phone: Callable[..., SimulatedPhone], tmp_path: Path
+) -> None:
+    phone = new_phone("vivo", 1)
+    roster = tmp_path / "roster.csv"
+    roster.write_bytes(f"serial,rep,姓名\r\n{phone.serial},wang.fang,王芳\r\nNOT-HERE-1,li.lei,李雷\r\n".encode("gbk"))
+    targets, problems = read_roster(agent, roster)
+    assert [(t.rep, t.code) for t in targets] == [("wang.fang", None)]
+    assert problems == ["line 3: NOT-HERE-1 is not connected"]
+    roster.write_bytes(b"serial,rep\n\x81\x30\xff\xfe\n")
+    with pytest.raises(AgentError, match="neither UTF-8 nor GB18030"):
+        read_roster(agent, roster)
