@@ -188,7 +188,8 @@ class ServerApi:
     def ingest(self, token: str, path: str, records: list[str]) -> dict[str, Any]:
         """Records given as JSON texts (as the outbox holds them) go into the envelope without re-encoding."""
         body = '{"records":[' + ",".join(records) + "]}"
-        return self.answer("POST", path, token=token, content=body.encode(), headers={"Content-Type": "application/json"})
+        return self.answer("POST", path, token=token, content=body.encode(),
+                           headers={"Content-Type": "application/json"})
 
     def device_status(self, token: str, report: dict[str, Any]) -> dict[str, Any]:
         return self.answer("POST", "/api/v1/ingest/device-status", token=token, json=report)

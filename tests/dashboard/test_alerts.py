@@ -28,6 +28,16 @@ def _customer_of_a_rep(
     return division, rep, head, customer
 
 
+def _alerts_page_with_one_open(browse, head: User):  # type: ignore[no-untyped-def]
+    """The head's /alerts page, once its navigation counts the one open alert; and that count."""
+    page = browse.login(head)
+    page.goto("/alerts")
+    badge = page.locator(".mainnav a[data-nav=alerts] #open-alerts")
+    badge.wait_for()
+    assert (badge.inner_text(), badge.get_attribute("title")) == ("1", "1 条未处理")
+    return page, badge
+
+
 def test_alert_links_to_the_customer_timeline(  # type: ignore[no-untyped-def]
     browse, client: TestClient, factory: Factory, phones, shot
 ) -> None:
@@ -52,11 +62,7 @@ def test_alert_links_to_the_customer_timeline(  # type: ignore[no-untyped-def]
     ]
     phones.post(token, "/api/v1/ingest/sms", {"records": texts})
 
-    page = browse.login(head)
-    page.goto("/alerts")
-    badge = page.locator(".mainnav a[data-nav=alerts] #open-alerts")
-    badge.wait_for()
-    assert (badge.inner_text(), badge.get_attribute("title")) == ("1", "1 条未处理")
+    page, badge = _alerts_page_with_one_open(browse, head)
     row = page.locator("#alert-table tbody tr")
     assert row.count() == 1
     assert row.locator("mark").inner_text() == "最低价"
@@ -94,11 +100,7 @@ def test_a_customers_entry_deleted_from_a_phone_shows_as_an_alert(  # type: igno
     phones.post(token, "/api/v1/ingest/contacts", {"records": [entry]})
     phones.post(token, "/api/v1/ingest/contacts", {"records": [{"source_id": 7, "deleted": True}]})
 
-    page = browse.login(head)
-    page.goto("/alerts")
-    badge = page.locator(".mainnav a[data-nav=alerts] #open-alerts")
-    badge.wait_for()
-    assert (badge.inner_text(), badge.get_attribute("title")) == ("1", "1 条未处理")
+    page, _ = _alerts_page_with_one_open(browse, head)
     row = page.locator("#alert-table tbody tr")
     assert row.count() == 1
     cells = row.locator("td").all_inner_texts()
