@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 from openpyxl.utils.cell import column_index_from_string
 from openpyxl.utils.exceptions import InvalidFileException
 
-from capture.text import TEXT_ENCODINGS
+from capture.text import decode_text
 from crm.errors import DomainError
 from crm.names import clean_text
 
@@ -80,23 +80,17 @@ def _read_xlsx(content: BinaryIO) -> list[list[object]]:
 
 
 def _read_csv(content: BinaryIO) -> list[list[object]]:
-    for encoding in TEXT_ENCODINGS:
-        content.seek(0)
-        text = io.TextIOWrapper(content, encoding=encoding, newline="")
-        try:
-            try:
-                dialect = csv.Sniffer().sniff(text.read(4096), delimiters=",;\t")
-            except csv.Error:
-                dialect = csv.excel  # type: ignore[assignment]
-            text.seek(0)
-            return [list(row) for row in csv.reader(text, dialect)]
-        except UnicodeDecodeError:
-            continue
-        finally:
-            text.detach()  # the caller owns the file
-    raise DomainError(
-        "the CSV file is neither UTF-8 nor GB18030 text", field="file", code="import.csv_encoding"
-    )
+    content.seek(0)
+    text = decode_text(content.read())
+    if text is None:
+        raise DomainError(
+            "the CSV file is neither UTF-8 nor GB18030 text", field="file", code="import.csv_encoding"
+        )
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel  # type: ignore[assignment]
+    return [list(row) for row in csv.reader(io.StringIO(text, newline=""), dialect)]
 
 
 def read_sheet(content: bytes | BinaryIO, filename: str, score: Callable[[str], bool]) -> Sheet:
